@@ -1,0 +1,1 @@
+"""Environments behind one functional protocol, adapters and the env families."""

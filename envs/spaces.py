@@ -1,0 +1,80 @@
+"""Observation and action spaces, as plain immutable descriptions that JAX code can close over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box of real (or integer) values with elementwise bounds; `low`/`high` are numpy arrays of `shape`."""
+
+    low: np.ndarray
+    high: np.ndarray
+    shape: tuple[int, ...]
+    dtype: np.dtype = np.dtype(np.float32)
+
+    @staticmethod
+    def uniform(low: float, high: float, shape: tuple[int, ...], dtype=np.float32) -> "Box":
+        return Box(np.full(shape, low, dtype), np.full(shape, high, dtype), tuple(shape), np.dtype(dtype))
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        # Unbounded dimensions are sampled from a standard normal, as gymnasium does.
+        low = jnp.asarray(np.where(np.isfinite(self.low), self.low, -1.0), jnp.float32)
+        high = jnp.asarray(np.where(np.isfinite(self.high), self.high, 1.0), jnp.float32)
+        return jax.random.uniform(key, self.shape, minval=low, maxval=high).astype(self.dtype)
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        return x.shape == self.shape and bool(np.all(x >= self.low) and np.all(x <= self.high))
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Box) and self.shape == other.shape and self.dtype == other.dtype
+                and np.array_equal(self.low, other.low) and np.array_equal(self.high, other.high))
+
+    def __hash__(self) -> int:
+        return hash((self.shape, str(self.dtype), self.low.tobytes(), self.high.tobytes()))
+
+
+@dataclass(frozen=True)
+class Discrete:
+    """Integers in [0, n)."""
+
+    n: int
+    shape: tuple[int, ...] = ()
+    dtype: np.dtype = np.dtype(np.int32)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return jax.random.randint(key, (), 0, self.n, dtype=jnp.int32)
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        return x.shape == () and 0 <= int(x) < self.n
+
+
+Space = Box | Discrete
+
+
+def from_gymnasium(space) -> Space:
+    """Convert a gymnasium Box or Discrete space; anything else is a clear error."""
+    import gymnasium
+
+    if isinstance(space, gymnasium.spaces.Discrete):
+        if int(space.start) != 0:
+            raise ValueError(f"Discrete spaces must start at 0, got start={space.start}")
+        return Discrete(int(space.n))
+    if isinstance(space, gymnasium.spaces.Box):
+        return Box(np.asarray(space.low), np.asarray(space.high), tuple(space.shape), np.dtype(space.dtype))
+    raise ValueError(f"unsupported gymnasium space {type(space).__name__}; only Box and Discrete are supported")
+
+
+def to_gymnasium(space: Space):
+    import gymnasium
+
+    if isinstance(space, Discrete):
+        return gymnasium.spaces.Discrete(space.n)
+    return gymnasium.spaces.Box(space.low, space.high, space.shape, space.dtype)
