@@ -23,10 +23,15 @@ class Box:
         return Box(np.full(shape, low, dtype), np.full(shape, high, dtype), tuple(shape), np.dtype(dtype))
 
     def sample(self, key: jax.Array) -> jax.Array:
-        # Unbounded dimensions are sampled from a standard normal, as gymnasium does.
-        low = jnp.asarray(np.where(np.isfinite(self.low), self.low, -1.0), jnp.float32)
-        high = jnp.asarray(np.where(np.isfinite(self.high), self.high, 1.0), jnp.float32)
-        return jax.random.uniform(key, self.shape, minval=low, maxval=high).astype(self.dtype)
+        # Bounded dimensions are uniform; a dimension with an infinite bound has no uniform distribution, so
+        # (like gymnasium) it gets a standard normal, clipped to whichever bound is finite.
+        bounded = np.isfinite(self.low) & np.isfinite(self.high)
+        uniform_key, normal_key = jax.random.split(key)
+        low = jnp.asarray(np.where(bounded, self.low, 0.0), jnp.float32)
+        high = jnp.asarray(np.where(bounded, self.high, 1.0), jnp.float32)
+        uniform = jax.random.uniform(uniform_key, self.shape, minval=low, maxval=high)
+        normal = jnp.clip(jax.random.normal(normal_key, self.shape), self.low, self.high)
+        return jnp.where(bounded, uniform, normal).astype(self.dtype)
 
     def contains(self, x) -> bool:
         x = np.asarray(x)

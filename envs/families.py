@@ -1,0 +1,59 @@
+"""The built-in env families: `jax:` (our ports), `gym:` (any gymnasium id) and `brax:`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gymnasium
+
+from envs.brax_adapter import BraxEnv
+from envs.classic import CartPole, Pendulum
+from envs.gymnasium_host import GymnasiumEnv, resolve_spec
+from envs.protocol import JaxEnv
+from envs.registry import EnvNotFoundError, not_found, register_family
+
+JAX_ENVS: dict[str, type[JaxEnv]] = {
+    "CartPole-v1": CartPole,
+    "Pendulum-v1": Pendulum,
+}
+
+_VERSION = re.compile(r"-v\d+$")
+
+
+@register_family("jax")
+def make_jax_env(env_id: str, kwargs: dict[str, Any]) -> JaxEnv:
+    # Our ports have one version each, so the suffix is optional: `jax:Pendulum` is `jax:Pendulum-v1`.
+    by_base_name = {_VERSION.sub("", name): cls for name, cls in JAX_ENVS.items()}
+    cls = JAX_ENVS.get(env_id) or by_base_name.get(env_id)
+    if cls is None:
+        raise not_found("jax env", env_id, list(JAX_ENVS), f"jax:{env_id}")
+    return cls(**kwargs)
+
+
+@register_family("gym")
+def make_gymnasium_env(env_id: str, kwargs: dict[str, Any]) -> GymnasiumEnv:
+    module = env_id.rpartition(":")[0]
+    try:
+        resolve_spec(env_id)
+    except ModuleNotFoundError as error:
+        # Only a missing *registering* module means "not found"; a missing dependency inside it is the user's bug.
+        missing = error.name or ""
+        if not module or not (module == missing or module.startswith(missing + ".")):
+            raise
+        raise EnvNotFoundError(f"cannot import module {module!r} for 'gym:{env_id}': {error}") from error
+    except gymnasium.error.Error as error:
+        name = env_id.rpartition(":")[2]
+        raise not_found("gymnasium id", name, list(gymnasium.registry), f"gym:{env_id}") from error
+    # Errors from here on (bad kwargs, a missing simulator) are real errors of a known env, not a lookup miss.
+    return GymnasiumEnv(env_id, **kwargs)
+
+
+@register_family("brax")
+def make_brax_env(env_id: str, kwargs: dict[str, Any]) -> BraxEnv:
+    from brax import envs as brax_envs
+
+    names = list(getattr(brax_envs, "_envs", {}))  # brax keeps its registry private; best effort for the hint
+    if names and env_id not in names:
+        raise not_found("brax env", env_id, names, f"brax:{env_id}")
+    return BraxEnv(env_id, **kwargs)
