@@ -1,0 +1,157 @@
+"""Soft Actor-Critic: continuous actions, twin Q with a target network, learned temperature.
+
+The agent acts in the normalised action box [-1, 1]^d; the loops rescale to the env's bounds. All of `update`
+(critic, actor and temperature steps plus the Polyak target update) is one pure function for a single `jit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from agents.networks import EnsembleCritic, TanhGaussianActor, sample_tanh_gaussian
+from envs.protocol import EnvSpec
+from envs.spaces import Box
+
+
+@dataclass(frozen=True)
+class SACConfig:
+    """Soft Actor-Critic hyperparameters."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    """Widths of the hidden layers of the actor and of each critic."""
+    actor_lr: float = 3e-4
+    """Adam learning rate of the actor."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critics."""
+    alpha_lr: float = 3e-4
+    """Adam learning rate of the log-temperature."""
+    gamma: float = 0.99
+    """Discount factor."""
+    tau: float = 0.005
+    """Polyak rate of the target critics."""
+    batch_size: int = 256
+    """Transitions per gradient update."""
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 5000
+    """Env steps of uniform random actions before the first update."""
+    init_alpha: float = 1.0
+    """Initial entropy temperature."""
+    target_entropy_scale: float = 1.0
+    """Target entropy is -scale * action_dim."""
+    num_envs: int = 1
+    """Parallel environments; each loop iteration does num_envs env steps and num_envs updates."""
+
+
+@struct.dataclass
+class SACState:
+    actor: dict
+    critic: dict
+    target_critic: dict
+    log_alpha: jax.Array
+    actor_opt: optax.OptState
+    critic_opt: optax.OptState
+    alpha_opt: optax.OptState
+    updates: jax.Array
+
+
+class SAC:
+    """Pure SAC functions bound to one config and env spec."""
+
+    def __init__(self, config: SACConfig, spec: EnvSpec):
+        if not isinstance(spec.action_space, Box):
+            raise ValueError(f"SAC needs a continuous (Box) action space; {spec.name} has {spec.action_space}")
+        if len(spec.observation_space.shape) != 1:
+            raise ValueError(f"SAC needs flat observations; {spec.name} has shape {spec.observation_space.shape}")
+        self.config = config
+        self.spec = spec
+        self.action_dim = spec.action_space.shape[0]
+        self.obs_dim = spec.observation_space.shape[0]
+        self.actor_net = TanhGaussianActor(config.hidden, self.action_dim)
+        self.critic_net = EnsembleCritic(config.hidden, 2)
+        self.actor_tx = optax.adam(config.actor_lr)
+        self.critic_tx = optax.adam(config.critic_lr)
+        self.alpha_tx = optax.adam(config.alpha_lr)
+        self.target_entropy = -config.target_entropy_scale * self.action_dim
+
+    def init(self, key: jax.Array) -> SACState:
+        actor_key, critic_key = jax.random.split(key)
+        obs = jnp.zeros((1, self.obs_dim))
+        act = jnp.zeros((1, self.action_dim))
+        actor = self.actor_net.init(actor_key, obs)
+        critic = self.critic_net.init(critic_key, obs, act)
+        log_alpha = jnp.log(jnp.asarray(self.config.init_alpha, jnp.float32))
+        return SACState(
+            actor=actor,
+            critic=critic,
+            target_critic=jax.tree.map(jnp.copy, critic),  # its own buffers, so donation works
+            log_alpha=log_alpha,
+            actor_opt=self.actor_tx.init(actor),
+            critic_opt=self.critic_tx.init(critic),
+            alpha_opt=self.alpha_tx.init(log_alpha),
+            updates=jnp.zeros((), jnp.int32),
+        )
+
+    def act(self, state: SACState, obs: jax.Array, key: jax.Array, deterministic: bool = False) -> jax.Array:
+        """Actions in [-1, 1] for a batch of observations `[B, obs_dim]`."""
+        mean, log_std = self.actor_net.apply(state.actor, obs)
+        if deterministic:
+            return jnp.tanh(mean)
+        action, _ = sample_tanh_gaussian(mean, log_std, key)
+        return action
+
+    # --- losses ---------------------------------------------------------------------------------------------
+    def critic_loss(self, critic, state: SACState, batch: dict, key: jax.Array):
+        mean, log_std = self.actor_net.apply(state.actor, batch["next_obs"])
+        next_action, next_logp = sample_tanh_gaussian(mean, log_std, key)
+        next_q = self.critic_net.apply(state.target_critic, batch["next_obs"], next_action).min(axis=0)
+        alpha = jnp.exp(state.log_alpha)
+        # Bootstrap through truncations (time limits), never through true terminations.
+        not_terminal = 1.0 - batch["terminated"].astype(jnp.float32)
+        target = batch["reward"] + self.config.gamma * not_terminal * (next_q - alpha * next_logp)
+        q = self.critic_net.apply(critic, batch["obs"], batch["action"])
+        loss = 0.5 * jnp.mean(jnp.sum((q - jax.lax.stop_gradient(target)) ** 2, axis=0))
+        return loss, {"critic_loss": loss, "q_mean": q.mean()}
+
+    def actor_loss(self, actor, state: SACState, batch: dict, key: jax.Array):
+        mean, log_std = self.actor_net.apply(actor, batch["obs"])
+        action, logp = sample_tanh_gaussian(mean, log_std, key)
+        q = self.critic_net.apply(state.critic, batch["obs"], action).min(axis=0)
+        alpha = jnp.exp(state.log_alpha)
+        loss = jnp.mean(alpha * logp - q)
+        return loss, {"actor_loss": loss, "entropy": -logp.mean()}
+
+    def alpha_loss(self, log_alpha, entropy):
+        return log_alpha * jax.lax.stop_gradient(entropy - self.target_entropy)
+
+    # --- one update -----------------------------------------------------------------------------------------
+    def update(self, state: SACState, batch: dict, key: jax.Array) -> tuple[SACState, dict]:
+        critic_key, actor_key = jax.random.split(key)
+        critic_grads, critic_info = jax.grad(self.critic_loss, has_aux=True)(state.critic, state, batch, critic_key)
+        critic_updates, critic_opt = self.critic_tx.update(critic_grads, state.critic_opt)
+        critic = optax.apply_updates(state.critic, critic_updates)
+        state = state.replace(critic=critic, critic_opt=critic_opt)
+
+        actor_grads, actor_info = jax.grad(self.actor_loss, has_aux=True)(state.actor, state, batch, actor_key)
+        actor_updates, actor_opt = self.actor_tx.update(actor_grads, state.actor_opt)
+        actor = optax.apply_updates(state.actor, actor_updates)
+
+        alpha_grad = jax.grad(self.alpha_loss)(state.log_alpha, actor_info["entropy"])
+        alpha_updates, alpha_opt = self.alpha_tx.update(alpha_grad, state.alpha_opt)
+        log_alpha = optax.apply_updates(state.log_alpha, alpha_updates)
+
+        target = optax.incremental_update(critic, state.target_critic, self.config.tau)
+        state = state.replace(
+            actor=actor,
+            actor_opt=actor_opt,
+            log_alpha=log_alpha,
+            alpha_opt=alpha_opt,
+            target_critic=target,
+            updates=state.updates + 1,
+        )
+        return state, {**critic_info, **actor_info, "alpha": jnp.exp(log_alpha)}

@@ -1,0 +1,26 @@
+"""Mapping between an agent's normalised actions and an env's action space."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from envs.spaces import Box, Space
+
+
+def to_env_action(space: Space, action):
+    """Continuous agents act in [-1, 1]^d; rescale to the env's box. Discrete actions pass through."""
+    if not isinstance(space, Box):
+        return action
+    low = np.where(np.isfinite(space.low), space.low, -1.0).astype(np.float32)
+    high = np.where(np.isfinite(space.high), space.high, 1.0).astype(np.float32)
+    return low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
+
+
+def from_env_action(space: Space, action):
+    """The inverse of `to_env_action`, for datasets recorded in env units."""
+    if not isinstance(space, Box):
+        return action
+    low = np.where(np.isfinite(space.low), space.low, -1.0).astype(np.float32)
+    high = np.where(np.isfinite(space.high), space.high, 1.0).astype(np.float32)
+    return 2.0 * (action - low) / (high - low) - 1.0

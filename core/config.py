@@ -1,0 +1,87 @@
+"""Typed run configuration shared by every agent; agents add their own config dataclass beside it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to train, for how long, and where the results go."""
+
+    agent: str = "sac"
+    """Agent name (see `--help` for the list)."""
+    env: str = "jax:Pendulum-v1"
+    """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring."""
+    total_steps: int = 50_000
+    """Total environment steps to train for."""
+    seed: int = 0
+    """Random seed; the same seed on the same machine gives the same run."""
+    run_dir: str | None = None
+    """Run directory; default runs/ENV__AGENT__SEED__TIME. Rerunning on an existing run dir resumes it."""
+    log_every: int = 1000
+    """Env steps per compiled chunk of training, and between log lines."""
+    eval_every: int = 5000
+    """Env steps between evaluations (rounded to whole chunks)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation, with the deterministic policy."""
+    checkpoint_every: int = 5000
+    """Env steps between checkpoints (rounded to whole chunks); one is always written at the end."""
+    stop_after: int | None = None
+    """Pause this invocation after this many total env steps, with a checkpoint (e.g. for preemptible jobs)."""
+    progress: bool = True
+    """Show a progress bar."""
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; reported to the user as one line."""
+
+
+def validate(run: RunConfig) -> None:
+    positive = {"total-steps": run.total_steps, "log-every": run.log_every, "eval-episodes": run.eval_episodes}
+    for name, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"--{name} must be positive, got {value}")
+    if run.total_steps % run.log_every:
+        raise ConfigError(f"--total-steps ({run.total_steps}) must be a multiple of --log-every ({run.log_every})")
+
+
+def default_run_dir(run: RunConfig) -> Path:
+    env = run.env.replace(":", "_").replace("/", "_").replace("?", "_").replace("&", "_").replace("=", "-")
+    return Path("runs") / f"{env}__{run.agent}__{run.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def to_json(run: RunConfig, agent_config: Any) -> dict:
+    return {"run": dataclasses.asdict(run), "agent": dataclasses.asdict(agent_config)}
+
+
+def from_json(config_cls: type, values: dict) -> Any:
+    """Rebuild a frozen config dataclass from JSON, restoring tuples that JSON turned into lists."""
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(values) - fields
+    if unknown:
+        raise ConfigError(f"unknown config fields for {config_cls.__name__}: {sorted(unknown)}")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return config_cls(**converted)
+
+
+# Options that may differ between the invocations of one run without changing its result.
+RESUMABLE_DIFFERENCES = {"stop_after", "progress", "run_dir"}
+
+
+def check_same_run(saved: dict, current: dict) -> None:
+    """A run dir resumes only the run that made it; anything else is an error, not a silent mix."""
+    for section in ("run", "agent"):
+        for key in set(saved.get(section, {})) | set(current[section]):
+            if section == "run" and key in RESUMABLE_DIFFERENCES:
+                continue
+            old, new = saved.get(section, {}).get(key), current[section].get(key)
+            if json.loads(json.dumps(old)) != json.loads(json.dumps(new)):
+                raise ConfigError(
+                    f"run dir holds a run with {section}.{key}={old!r}, not {new!r}; use a new --run-dir"
+                )

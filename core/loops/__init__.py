@@ -1,0 +1,1 @@
+"""The few training loops every agent reuses."""

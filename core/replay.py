@@ -1,0 +1,138 @@
+"""Device-resident replay buffers as pure functions on a state dataclass.
+
+Three pieces, each a handful of jit-able functions:
+- a flat transition buffer (`init`, `add`, `sample`), circular, for off-policy agents;
+- a sequence buffer that stores time-major trajectories `[capacity, num_envs, ...]` with episode-start flags and
+  samples fixed-length windows, for recurrent agents and world models;
+- a mixer that samples several buffers by ratio (offline data + online data) into one batch.
+
+We keep our own ~100 lines rather than flashbax: its buffers pin old chex/jax versions and its item buffer would
+not hold the per-env sequence layout we want; the functional shape is the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+PyTree = Any
+
+
+@struct.dataclass
+class ReplayState:
+    data: PyTree  # every leaf [capacity, ...]
+    position: jax.Array  # next row to write
+    size: jax.Array  # rows holding data
+    capacity: int = struct.field(pytree_node=False)
+
+
+def init(example: PyTree, capacity: int) -> ReplayState:
+    """An empty buffer whose rows look like `example` (one unbatched item)."""
+    if capacity <= 0:
+        raise ValueError(f"replay capacity must be positive, got {capacity}")
+    data = jax.tree.map(lambda x: jnp.zeros((capacity, *jnp.shape(x)), jnp.asarray(x).dtype), example)
+    return ReplayState(data, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), capacity)
+
+
+def add(state: ReplayState, batch: PyTree) -> ReplayState:
+    """Append a batch of items (leading axis B <= capacity), overwriting the oldest rows when full."""
+    batch_size = jax.tree.leaves(batch)[0].shape[0]
+    rows = (state.position + jnp.arange(batch_size)) % state.capacity
+    data = jax.tree.map(lambda buf, x: buf.at[rows].set(x.astype(buf.dtype)), state.data, batch)
+    return state.replace(
+        data=data,
+        position=(state.position + batch_size) % state.capacity,
+        size=jnp.minimum(state.size + batch_size, state.capacity),
+    )
+
+
+def sample(state: ReplayState, key: jax.Array, batch_size: int) -> PyTree:
+    """Uniform sample with replacement from the filled rows."""
+    rows = jax.random.randint(key, (batch_size,), 0, jnp.maximum(state.size, 1))
+    return jax.tree.map(lambda buf: buf[rows], state.data)
+
+
+def from_arrays(data: PyTree) -> ReplayState:
+    """A full buffer holding exactly `data` (leaves [N, ...]), e.g. an offline dataset."""
+    n = jax.tree.leaves(data)[0].shape[0]
+    data = jax.tree.map(jnp.asarray, data)
+    return ReplayState(data, jnp.zeros((), jnp.int32), jnp.asarray(n, jnp.int32), n)
+
+
+# --- sequences ---------------------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class SequenceState:
+    data: PyTree  # every leaf [capacity, num_envs, ...]; must include a boolean "first" entry
+    position: jax.Array
+    size: jax.Array
+    capacity: int = struct.field(pytree_node=False)
+
+
+def sequence_init(example: PyTree, capacity: int, num_envs: int) -> SequenceState:
+    """An empty time-major buffer; `example` is one step of one env and must hold a `first` flag."""
+    if "first" not in example:
+        raise ValueError("sequence items need a 'first' flag marking episode starts")
+    if capacity <= 0 or num_envs <= 0:
+        raise ValueError(f"capacity and num_envs must be positive, got {capacity}, {num_envs}")
+    data = jax.tree.map(lambda x: jnp.zeros((capacity, num_envs, *jnp.shape(x)), jnp.asarray(x).dtype), example)
+    return SequenceState(data, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), capacity)
+
+
+def sequence_add(state: SequenceState, steps: PyTree) -> SequenceState:
+    """Append a block of steps `[T, num_envs, ...]` in time order."""
+    length = jax.tree.leaves(steps)[0].shape[0]
+    rows = (state.position + jnp.arange(length)) % state.capacity
+    data = jax.tree.map(lambda buf, x: buf.at[rows].set(x.astype(buf.dtype)), state.data, steps)
+    return state.replace(
+        data=data,
+        position=(state.position + length) % state.capacity,
+        size=jnp.minimum(state.size + length, state.capacity),
+    )
+
+
+def sequence_sample(state: SequenceState, key: jax.Array, batch_size: int, length: int) -> PyTree:
+    """Sample `batch_size` windows of `length` consecutive steps, returned time-major `[length, batch, ...]`.
+
+    Windows never straddle the write head, so every window is a real stretch of experience. The first step of
+    each window is marked `first` so recurrent state starts fresh there (we store no carries).
+    """
+    time_key, env_key = jax.random.split(key)
+    num_envs = jax.tree.leaves(state.data)[0].shape[1]
+    # The oldest valid row is `position` once full, 0 before that.
+    oldest = jnp.where(state.size == state.capacity, state.position, 0)
+    offsets = jax.random.randint(time_key, (batch_size,), 0, jnp.maximum(state.size - length + 1, 1))
+    starts = oldest + offsets
+    envs = jax.random.randint(env_key, (batch_size,), 0, num_envs)
+    times = (starts[None, :] + jnp.arange(length)[:, None]) % state.capacity  # [length, batch]
+    windows = jax.tree.map(lambda buf: buf[times, envs[None, :]], state.data)
+    windows["first"] = windows["first"].at[0].set(True)
+    return windows
+
+
+# --- mixing several buffers --------------------------------------------------------------------------------
+
+
+def mixed_counts(ratios: tuple[float, ...], batch_size: int) -> tuple[int, ...]:
+    """Split a batch by ratios into integer counts that sum to `batch_size` (largest remainders)."""
+    if any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise ValueError(f"mixing ratios must be non-negative and not all zero, got {ratios}")
+    total = sum(ratios)
+    exact = [batch_size * r / total for r in ratios]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(ratios)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in by_remainder[: batch_size - sum(counts)]:
+        counts[i] += 1
+    return tuple(counts)
+
+
+def mixed_sample(states: tuple[ReplayState, ...], ratios: tuple[float, ...], key: jax.Array, batch_size: int):
+    """One batch drawn from several transition buffers in fixed proportions, concatenated in buffer order."""
+    counts = mixed_counts(ratios, batch_size)
+    keys = jax.random.split(key, len(states))
+    parts = [sample(s, k, n) for s, k, n in zip(states, keys, counts) if n > 0]
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *parts)

@@ -1,0 +1,81 @@
+"""Train an agent on an environment: `python scripts/train.py --agent sac --env jax:Pendulum-v1 ...`.
+
+Each agent adds its own options; `--agent NAME --help` lists them. Rerunning the same command on the same
+`--run-dir` resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
+
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import tyro  # noqa: E402
+
+from scripts.cli_errors import one_line_errors  # noqa: E402
+
+
+def requested_agent(argv: list[str], default: str = "sac") -> str:
+    """The value of --agent, read before the full parse because it decides which options exist."""
+    for i, arg in enumerate(argv):
+        if arg == "--agent" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--agent="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def parse_args(argv: list[str]):
+    from agents.registry import AGENTS, get_agent
+    from core.config import RunConfig
+
+    entry = get_agent(requested_agent(argv))
+    fields = [
+        ("run", Annotated[RunConfig, tyro.conf.OmitArgPrefixes], dataclasses.field(default_factory=RunConfig)),
+        ("hparams", Annotated[entry.config_cls, tyro.conf.OmitArgPrefixes],
+         dataclasses.field(default_factory=entry.config_cls)),
+    ]
+    args_cls = dataclasses.make_dataclass("TrainArgs", fields, frozen=True)
+    agents = "; ".join(f"{name}: {e.summary}" for name, e in sorted(AGENTS.items()))
+    description = f"{__doc__.strip()}\n\nAgents: {agents}. Options below are for --agent {entry.name}."
+    return entry, tyro.cli(args_cls, args=argv, description=description)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import envs
+    from core.config import default_run_dir, validate
+    from core.run import train
+
+    argv = sys.argv[1:] if argv is None else argv
+    entry, args = parse_args(argv)
+    run = dataclasses.replace(args.run, agent=entry.name)
+    validate(run)
+    env = envs.make(run.env)
+    agent = entry.build(args.hparams, env.spec)
+    run_dir = Path(run.run_dir) if run.run_dir else default_run_dir(run)
+    run = dataclasses.replace(run, run_dir=str(run_dir))
+    loop = entry.loop_cls(agent, env, run.log_every, run.seed)
+    try:
+        summary = train(run, args.hparams, loop, run_dir)
+    finally:
+        loop.close()
+    if summary:
+        print(f"final evaluation: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} "
+              f"over {summary['episodes']} episodes")
+        print(f"run dir:          {run_dir}")
+        print(f"tensorboard logs: {run_dir / 'tensorboard'}  (tensorboard --logdir {run_dir})")
+        print(f"learning curve:   {run_dir / 'learning_curve.png'}")
+    return summary
+
+
+def cli() -> None:
+    with one_line_errors("train"):
+        main()
+
+
+if __name__ == "__main__":
+    cli()
