@@ -1,0 +1,119 @@
+"""The memory registry: `make_memory(name, **options)` -> a cell with the interface of kernels/cell.py.
+
+Names: s5, s4d, selective, gru, lstm, none. `num_layers > 1` stacks copies of a cell with `StackedCell`, which
+keeps the per-layer params and carries stacked on a leading axis and runs the layers with `lax.scan`: the layer is
+traced and compiled once, whatever the depth. SSM layers carry their own pre-norm and residual (blocks.py), so a
+stack of them is the usual residual SSM network; GRU/LSTM layers stack plainly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from kernels import blocks
+from kernels.cell import MemoryCell
+from kernels.rnn import GRUCell, LSTMCell
+from kernels.s4d import S4DCell
+from kernels.s5 import S5Cell
+from kernels.selective import SelectiveCell
+
+
+@dataclasses.dataclass(frozen=True)
+class NoMemory:
+    """Identity with an empty carry: the feed-forward baseline. Output width = input width."""
+
+    hidden_size: int = 0
+
+    def init(self, key: jax.Array, in_dim: int) -> dict:
+        return {}
+
+    def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple:
+        return ()
+
+    def step(self, params, carry, x, reset):
+        return carry, x
+
+    def scan(self, params, carry, xs, resets=None):
+        return carry, xs
+
+
+@dataclasses.dataclass(frozen=True)
+class StackedCell:
+    """`num_layers` copies of `layer` applied in sequence; carry = the layers' carries stacked on axis 0.
+
+    If in_dim differs from layer.hidden_size an input projection maps it once, so every layer is H -> H and all
+    layers share one compiled body.
+    """
+
+    layer: Any
+    num_layers: int
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layer.hidden_size
+
+    def init(self, key: jax.Array, in_dim: int) -> dict:
+        proj_key, layers_key = jax.random.split(key)
+        layer_keys = jax.random.split(layers_key, self.num_layers)
+        params = {"layers": jax.vmap(lambda k: self.layer.init(k, self.hidden_size))(layer_keys)}
+        if in_dim != self.hidden_size:
+            params["in_proj"] = blocks.dense_init(proj_key, in_dim, self.hidden_size)
+        return params
+
+    def initialize_carry(self, batch_shape: tuple[int, ...]):
+        one = self.layer.initialize_carry(batch_shape)
+        return jax.tree.map(lambda c: jnp.broadcast_to(c, (self.num_layers,) + c.shape), one)
+
+    def step(self, params, carry, x, reset):
+        return self._through_layers(lambda p, c, h: self.layer.step(p, c, h, reset), params, carry, x)
+
+    def scan(self, params, carry, xs, resets=None):
+        return self._through_layers(lambda p, c, h: self.layer.scan(p, c, h, resets), params, carry, xs)
+
+    def _through_layers(self, apply_layer, params, carry, x):
+        if "in_proj" in params:
+            x = blocks.dense(params["in_proj"], x)
+
+        def body(h, layer_inputs):
+            layer_params, layer_carry = layer_inputs
+            layer_carry, h = apply_layer(layer_params, layer_carry, h)
+            return h, layer_carry
+
+        y, carry = lax.scan(body, x, (params["layers"], carry))
+        return carry, y
+
+
+_REGISTRY = {
+    "s5": S5Cell,
+    "s4d": S4DCell,
+    "selective": SelectiveCell,
+    "gru": GRUCell,
+    "lstm": LSTMCell,
+    "none": NoMemory,
+}
+MEMORY_NAMES = tuple(_REGISTRY)
+
+
+def make_memory(name: str, num_layers: int = 1, **options) -> MemoryCell:
+    """A memory cell by name, e.g. `make_memory("s5", hidden_size=64, ssm_size=64, num_layers=2)`.
+
+    Options are the named cell's dataclass fields (see S5Cell, S4DCell, SelectiveCell, GRUCell, LSTMCell).
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown memory {name!r}; valid names: {', '.join(MEMORY_NAMES)}")
+    cls = _REGISTRY[name]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(options) - fields
+    if unknown:
+        raise ValueError(f"{name} memory has no option(s) {sorted(unknown)}; valid: {sorted(fields)}")
+    cell = cls(**options)
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+    if num_layers == 1 or name == "none":
+        return cell
+    return StackedCell(cell, num_layers)

@@ -1,0 +1,157 @@
+"""Selective (Mamba/S6-style) diagonal scan with episode resets (spec §2.5).
+
+Block: in-proj -> causal depthwise conv1d (width 4) + SiLU -> selective SSM -> gate with SiLU(z) -> out-proj,
+wrapped as out = u + block(norm(u)). Per inner channel d and state n:
+
+    Delta_t = softplus(W_dt2 W_dt1 u_t + b_dt)      (low-rank, rank ceil(H/16))
+    a_t = exp(Delta_t A),  A = -exp(A_log)           b_t = Delta_t B_t u_t   (B_t = W_B u_t, Euler rule)
+    h_t = (1 - r_t) a_t h_{t-1} + b_t                y_t = <h_t, C_t> + D u_t (C_t = W_C u_t)
+
+The carry is (ssm state [B..., D, N], last conv_width-1 conv inputs [B..., conv_width-1, D]); a reset zeroes both,
+and inside `scan` inputs from before a reset are masked out of the conv window, so nothing leaks across episodes.
+The SSM runs in float32 whatever the weights' dtype. a and b are materialised as [T, B, D, N].
+
+Params: {"ssm": {"A_log", "dt_bias", "D"}, "in_proj", "conv", "x_proj", "dt_proj", "out_proj", <block params>}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kernels import blocks
+from kernels.cell import step_via_scan
+from kernels.recurrence import linear_recurrence
+
+
+@dataclasses.dataclass(frozen=True)
+class SelectiveCell:
+    """One selective-scan layer of width `hidden_size` (H), inner width expand*H, `state_size` (N) per channel.
+
+    Attributes:
+      hidden_size: H (a projection maps in_dim to H if they differ).
+      state_size: N real states per inner channel.
+      expand: inner width D = expand * H.
+      conv_width: depthwise causal conv length (its last conv_width-1 inputs live in the carry).
+      dt_rank: rank of the Delta projection; None = ceil(H / 16).
+      dt_min, dt_max: log-uniform range of the initial Delta.
+      norm: pre-norm LayerNorm on the residual branch.
+      method: back-end of the linear recurrence.
+    """
+
+    hidden_size: int = 64
+    state_size: int = 16
+    expand: int = 2
+    conv_width: int = 4
+    dt_rank: int | None = None
+    dt_min: float = 1e-3
+    dt_max: float = 1e-1
+    norm: bool = True
+    method: str = "auto"
+
+    @property
+    def inner_size(self) -> int:
+        return self.expand * self.hidden_size
+
+    @property
+    def rank(self) -> int:
+        return self.dt_rank or math.ceil(self.hidden_size / 16)
+
+    def init(self, key: jax.Array, in_dim: int) -> dict:
+        keys = jax.random.split(key, 7)
+        h, d, n, r = self.hidden_size, self.inner_size, self.state_size, self.rank
+        dt = jnp.exp(jax.random.uniform(keys[0], (d,), minval=np.log(self.dt_min), maxval=np.log(self.dt_max)))
+        dt = jnp.maximum(dt, 1e-4)
+        params = blocks.residual_block_init(keys[1], in_dim, h, "none", self.norm)
+        params.update(
+            ssm={
+                "A_log": jnp.log(jnp.broadcast_to(jnp.arange(1, n + 1, dtype=jnp.float32), (d, n))),
+                "dt_bias": dt + jnp.log(-jnp.expm1(-dt)),  # softplus^{-1}(dt)
+                "D": jnp.ones((d,)),
+            },
+            in_proj=blocks.dense_init(keys[2], h, 2 * d),
+            conv={"kernel": blocks.lecun_normal(keys[3], (self.conv_width, d), fan_in=self.conv_width),
+                  "bias": jnp.zeros((d,))},
+            x_proj={"kernel": blocks.lecun_normal(keys[4], (d, r + 2 * n))},
+            dt_proj={"kernel": blocks.lecun_normal(keys[5], (r, d))},
+            out_proj=blocks.dense_init(keys[6], d, h),
+        )
+        return params
+
+    def initialize_carry(self, batch_shape: tuple[int, ...]):
+        batch_shape = tuple(batch_shape)
+        return (
+            jnp.zeros(batch_shape + (self.inner_size, self.state_size), jnp.float32),
+            jnp.zeros(batch_shape + (self.conv_width - 1, self.inner_size), jnp.float32),
+        )
+
+    def step(self, params, carry, x, reset):
+        return step_via_scan(self, params, carry, x, reset)
+
+    def scan(self, params, carry, xs, resets=None):
+        """xs [T, B..., in_dim], resets [T, B...] -> (carry, ys [T, B..., H])."""
+        return blocks.residual_block(params, "none", lambda z: self._mix(params, carry, z, resets), xs)
+
+    def _mix(self, params, carry, u, resets):
+        ssm_state, conv_window = carry
+        x, gate = jnp.split(blocks.dense(params["in_proj"], u), 2, axis=-1)
+        x_conv, conv_window = self._causal_conv(params["conv"], conv_window, x, resets)
+        x_conv = jax.nn.silu(x_conv)
+        y, ssm_state = self._selective_ssm(params, ssm_state, x_conv, resets)
+        out = blocks.dense(params["out_proj"], y * jax.nn.silu(gate))
+        return (ssm_state, conv_window), out
+
+    def _causal_conv(self, conv, window, x, resets):
+        """Depthwise causal conv over [carried window ; x] that ignores inputs from before the latest reset.
+
+        x [T, B..., D], window [B..., W-1, D] (oldest first). Returns (conv out [T, B..., D], new window).
+        """
+        length, width = x.shape[0], self.conv_width
+        history = jnp.moveaxis(window, -2, 0)  # [W-1, B..., D]
+        padded = jnp.concatenate([history, x], axis=0)  # position s of padded is time s - (W-1)
+        time = jnp.arange(length)
+        if resets is None:
+            episode_start = jnp.full((length,) + x.shape[1:-1], -width, jnp.int32)
+        else:
+            # Latest reset at or before t (or -W: none, the whole carried window is valid).
+            marks = jnp.where(resets, time.reshape((-1,) + (1,) * (resets.ndim - 1)), -width)
+            episode_start = jax.lax.cummax(marks.astype(jnp.int32), axis=0)
+        out = conv["bias"]
+        for lag in range(width):  # a handful of taps: unrolled, each one vectorised over time
+            tap = padded[width - 1 - lag : width - 1 - lag + length]  # input at time t - lag
+            valid = (time.reshape((-1,) + (1,) * (tap.ndim - 1)) - lag) >= episode_start[..., None]
+            out = out + jnp.where(valid, tap, 0.0) * conv["kernel"][width - 1 - lag]
+        new_window = self._next_window(padded, resets, length)
+        return out, new_window
+
+    def _next_window(self, padded, resets, length):
+        """The last W-1 inputs, with those from before the latest reset zeroed (as `step` would leave them)."""
+        width = self.conv_width
+        tail = padded[-(width - 1):]  # times length-W+1 .. length-1
+        if resets is not None:
+            tail_times = jnp.arange(length - width + 1, length)
+            marks = jnp.where(resets, jnp.arange(length).reshape((-1,) + (1,) * (resets.ndim - 1)), -width)
+            last_start = marks.max(axis=0)  # [B...]
+            keep = tail_times.reshape((-1,) + (1,) * last_start.ndim) >= last_start
+            tail = jnp.where(keep[..., None], tail, 0.0)
+        return jnp.moveaxis(tail, 0, -2)
+
+    def _selective_ssm(self, params, state, x, resets):
+        """x [T, B..., D] -> (y [T, B..., D], last state [B..., D, N]); everything in float32."""
+        x = x.astype(jnp.float32)
+        n, r = self.state_size, self.rank
+        ssm = params["ssm"]
+        projected = x @ params["x_proj"]["kernel"]
+        dt_low, b_t, c_t = projected[..., :r], projected[..., r : r + n], projected[..., r + n :]
+        dt = jax.nn.softplus(dt_low @ params["dt_proj"]["kernel"] + ssm["dt_bias"])  # [T, B..., D]
+        a = -jnp.exp(ssm["A_log"])  # [D, N]
+        a_bar = jnp.exp(dt[..., None] * a)  # [T, B..., D, N]
+        b_bar = (dt * x)[..., None] * b_t[..., None, :]
+        states = linear_recurrence(a_bar, b_bar, None if resets is None else resets[..., None], state,
+                                   method=self.method)
+        y = jnp.einsum("...dn,...n->...d", states, c_t) + ssm["D"] * x
+        return y, states[-1]
