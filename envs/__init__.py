@@ -8,19 +8,36 @@
 Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`.
 """
 
-from envs import families as _families  # noqa: F401  (registers the jax:, gym: and brax: families)
+# Importing the families module registers the jax:, gym: and brax: families.
+from envs import families as _families
 from envs.brax_adapter import BraxEnv
 from envs.classic import CartPole, Pendulum
 from envs.gymnasium_host import GymnasiumEnv, HostVectorEnv
 from envs.gymnasium_register import JaxToGymnasium, register_ports
 from envs.protocol import EnvSpec, EnvState, JaxEnv, TimeStep
-from envs.registry import EnvNotFoundError, families, is_jax_env, make, parse_env_string, register_family
+from envs.registry import EnvNotFoundError, family_names, is_jax_env, make, parse_env_string, register_family
 from envs.spaces import Box, Discrete, Space
 
 register_ports(_families.JAX_ENVS)
 
 __all__ = [
-    "BraxEnv", "Box", "CartPole", "Discrete", "EnvNotFoundError", "EnvSpec", "EnvState", "GymnasiumEnv",
-    "HostVectorEnv", "JaxEnv", "JaxToGymnasium", "Pendulum", "Space", "TimeStep", "families", "is_jax_env",
-    "make", "parse_env_string", "register_family",
+    "Box",
+    "BraxEnv",
+    "CartPole",
+    "Discrete",
+    "EnvNotFoundError",
+    "EnvSpec",
+    "EnvState",
+    "GymnasiumEnv",
+    "HostVectorEnv",
+    "JaxEnv",
+    "JaxToGymnasium",
+    "Pendulum",
+    "Space",
+    "TimeStep",
+    "family_names",
+    "is_jax_env",
+    "make",
+    "parse_env_string",
+    "register_family",
 ]

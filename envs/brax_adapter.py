@@ -32,7 +32,7 @@ class BraxEnv(JaxEnv):
         # eval_shape traces reset without running it: brax's own `observation_size` runs a full reset eagerly.
         obs = jax.eval_shape(self.brax_env.reset, jax.random.PRNGKey(0)).obs
         if not isinstance(obs, jax.ShapeDtypeStruct):
-            raise ValueError(f"brax env {name!r} has dict observations; only flat array observations are supported")
+            raise TypeError(f"brax env {name!r} has dict observations; only flat array observations are supported")
         self.observation_space = Box.uniform(-np.inf, np.inf, obs.shape)
         self.action_space = Box.uniform(-1.0, 1.0, (int(self.brax_env.action_size),))
 

@@ -11,7 +11,7 @@ what `JaxEnv` means by them.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Self
 
 import gymnasium
 import numpy as np
@@ -149,7 +149,7 @@ class HostVectorEnv:
     def close(self) -> None:
         self._env.close()
 
-    def __enter__(self) -> HostVectorEnv:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,7 +7,7 @@ adapter hands out `info["final_obs"]` of our auto-resetting step, and refuses to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium
 import jax
@@ -22,7 +22,7 @@ NAMESPACE = "hsrl"
 class JaxToGymnasium(gymnasium.Env):
     """Numpy in, numpy out; `reset(seed=...)` seeds both gymnasium's `np_random` and the JAX key stream."""
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, env: JaxEnv, render_mode: str | None = None):
         if render_mode is not None:

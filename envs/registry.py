@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from envs.gymnasium_host import GymnasiumEnv
 from envs.protocol import JaxEnv
@@ -38,7 +39,7 @@ def register_family(name: str) -> Callable[[FamilyFn], FamilyFn]:
     return decorate
 
 
-def families() -> list[str]:
+def family_names() -> list[str]:
     return sorted(_FAMILIES)
 
 
@@ -46,7 +47,7 @@ def make(env_string: str) -> Env:
     """Build the env named by `FAMILY:ID[?k=v&...]`; see the module docstring for the families."""
     family, env_id, kwargs = parse_env_string(env_string)
     if family not in _FAMILIES:
-        raise not_found("env family", family, families(), env_string)
+        raise not_found("env family", family, family_names(), env_string)
     return _FAMILIES[family](env_id, kwargs)
 
 
@@ -68,7 +69,7 @@ def parse_env_string(env_string: str) -> tuple[str, str, dict[str, Any]]:
     family, has_colon, env_id = name.partition(":")
     if not has_colon or not _FAMILY_RE.fullmatch(family) or not env_id:
         raise EnvNotFoundError(
-            f"malformed env string {env_string!r}: expected FAMILY:ID[?k=v&...] with FAMILY one of {families()}")
+            f"malformed env string {env_string!r}: expected FAMILY:ID[?k=v&...] with FAMILY one of {family_names()}")
     kwargs = _parse_query(query, env_string) if has_query else {}
     return family, env_id, kwargs
 

@@ -19,7 +19,7 @@ class Box:
     dtype: np.dtype = np.dtype(np.float32)
 
     @staticmethod
-    def uniform(low: float, high: float, shape: tuple[int, ...], dtype=np.float32) -> "Box":
+    def uniform(low: float, high: float, shape: tuple[int, ...], dtype=np.float32) -> Box:
         return Box(np.full(shape, low, dtype), np.full(shape, high, dtype), tuple(shape), np.dtype(dtype))
 
     def sample(self, key: jax.Array) -> jax.Array:

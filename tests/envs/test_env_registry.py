@@ -75,6 +75,6 @@ def test_a_new_family_plugs_in_with_one_decorator(monkeypatch):
         seen.update(env_id=env_id, kwargs=kwargs)
         return envs.CartPole(**kwargs)
 
-    assert "toy" in envs.families()
+    assert "toy" in envs.family_names()
     assert envs.make("toy:anything?gravity=3.5").gravity == 3.5
     assert seen == {"env_id": "anything", "kwargs": {"gravity": 3.5}}

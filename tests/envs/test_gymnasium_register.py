@@ -33,7 +33,7 @@ def test_episode_end_returns_the_final_obs_and_requires_reset():
     first, _ = env.reset(seed=7)
     np.testing.assert_array_equal(first, env.reset(seed=7)[0])  # seeding is reproducible
     for _ in range(500):
-        obs, _, terminated, truncated, _ = env.step(1)
+        obs, _, terminated, _, _ = env.step(1)
         if terminated:
             break
     assert terminated and (abs(obs[0]) > 2.4 or abs(obs[2]) > 0.2094)  # the terminal obs, not a reset one
