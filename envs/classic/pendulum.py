@@ -29,7 +29,7 @@ class Pendulum(JaxEnv):
 
     g: float = 10.0
     m: float = 1.0
-    l: float = 1.0  # the original's name for the pole length, kept so `gym:` and `jax:` kwargs agree
+    l: float = 1.0  # the original's attribute name for the pole length
     dt: float = 0.05
     max_speed: float = 8.0
     max_torque: float = 2.0

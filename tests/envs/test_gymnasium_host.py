@@ -49,10 +49,12 @@ def test_same_seed_same_episodes():
 @pytest.fixture
 def toy_module(monkeypatch):
     """Make the helper importable by name, and forget it first so the `module:Id` path must import it."""
+    name = "toy_counter_gym_env"
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    monkeypatch.delitem(sys.modules, "toy_gym_env", raising=False)
+    monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.delitem(gymnasium.registry, "HsrlToyCounter-v0", raising=False)
-    return "toy_gym_env"
+    yield name
+    sys.modules.pop(name, None)  # our import is ours to undo; the (uniquely named) registry entry may stay
 
 
 def test_module_id_form_imports_the_users_package(toy_module):

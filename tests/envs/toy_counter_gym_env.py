@@ -1,4 +1,5 @@
-"""A user's own gymnasium env, registered on import, for testing the `gym:module:Id` path.
+"""A user's own gymnasium env, registered on import, for testing the `gym:module:Id` path
+(named uniquely: pytest puts test folders on sys.path, so helper modules share one namespace).
 
 The observation is the step count (as float64, to check the adapter casts to float32); the reward is the action,
 so clipping is visible; the episode terminates after `target` steps. No time limit is registered.
