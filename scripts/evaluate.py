@@ -1,0 +1,93 @@
+"""Evaluate a trained run: `python scripts/evaluate.py --run-dir DIR --episodes N`.
+
+Rebuilds the agent from `DIR/config.json`, restores the last checkpoint, runs N episodes with the deterministic
+policy, prints the result and writes it to `DIR/eval.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import tyro  # noqa: E402
+
+from scripts.cli_errors import one_line_errors  # noqa: E402
+
+
+@dataclass(frozen=True)
+class EvaluateArgs:
+    """Evaluate the last checkpoint of a run directory."""
+
+    run_dir: str
+    """The run directory written by scripts/train.py."""
+    episodes: int = 10
+    """Episodes to run with the deterministic policy."""
+    seed: int | None = None
+    """Seed of the evaluation episodes; default: the run's own seed."""
+
+
+def load_run(run_dir: Path):
+    """The run config, agent config, registry entry and env of a run directory, with clear errors."""
+    import envs
+    from agents.registry import get_agent
+    from core.config import ConfigError, RunConfig, from_json
+
+    config_path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise NotADirectoryError(f"run dir {run_dir} does not exist")
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found; is {run_dir} a run directory?")
+    try:
+        saved = json.loads(config_path.read_text())
+        run = from_json(RunConfig, saved["run"])
+        entry = get_agent(run.agent)
+        agent_config = from_json(entry.config_cls, saved["agent"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ConfigError(f"{config_path} is not a valid run config ({error})") from None
+    return run, entry, agent_config, envs.make(run.env)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import jax
+
+    from core.checkpoint import Checkpointer
+    from core.run import eval_summary, write_json_atomically
+
+    args = tyro.cli(EvaluateArgs, args=sys.argv[1:] if argv is None else argv)
+    if args.episodes <= 0:
+        raise ValueError(f"--episodes must be positive, got {args.episodes}")
+    run_dir = Path(args.run_dir)
+    run, entry, agent_config, env = load_run(run_dir)
+    checkpointer = Checkpointer(run_dir / "checkpoints")
+    step = checkpointer.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}; has the run started?")
+    seed = run.seed if args.seed is None else args.seed
+    loop = entry.loop_cls(entry.build(agent_config, env.spec), env, run.log_every, seed)
+    try:
+        carry, _ = checkpointer.restore(loop.init_carry(jax.random.PRNGKey(run.seed)), step)
+        if args.seed is not None:
+            carry = dataclasses.replace(carry, key=jax.random.PRNGKey(seed))
+        summary = {**eval_summary(loop.evaluate(carry, args.episodes)), "step": step}
+    finally:
+        loop.close()
+        checkpointer.close()
+    write_json_atomically(run_dir / "eval.json", summary)
+    print(f"mean_return {summary['mean_return']:.3f}  std_return {summary['std_return']:.3f}  "
+          f"episodes {summary['episodes']}  (checkpoint at step {step})")
+    return summary
+
+
+def cli() -> None:
+    with one_line_errors("evaluate"):
+        main()
+
+
+if __name__ == "__main__":
+    cli()
