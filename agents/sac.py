@@ -65,7 +65,8 @@ class SAC:
 
     def __init__(self, config: SACConfig, spec: EnvSpec):
         if not isinstance(spec.action_space, Box):
-            raise ValueError(f"SAC needs a continuous (Box) action space; {spec.name} has {spec.action_space}")
+            kind = type(spec.action_space).__name__
+            raise ValueError(f"SAC needs a continuous (Box) action space; {spec.name} has a {kind} action space")
         if len(spec.observation_space.shape) != 1:
             raise ValueError(f"SAC needs flat observations; {spec.name} has shape {spec.observation_space.shape}")
         self.config = config
