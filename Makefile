@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 DEMO_DIR ?= runs/demo
-DEMO_ENV ?= jax:Pendulum
-DEMO_STEPS ?= 12000
+DEMO_ARGS ?= --agent sac --env jax:Pendulum-v1 --total-steps 15000 --eval-every 5000 --seed 0 \
+	--hidden 64 64 --batch-size 128 --learning-starts 1000 --actor-lr 1e-3 --critic-lr 1e-3 --alpha-lr 1e-3
 
 .PHONY: demo test bench lint clean install
 
@@ -21,13 +21,13 @@ $(STAMP): $(PY) pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) scripts/train.py --agent sac --env $(DEMO_ENV) --total-steps $(DEMO_STEPS) --seed 0 --run-dir $(DEMO_DIR)
+	$(PY) scripts/train.py $(DEMO_ARGS) --run-dir $(DEMO_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
-	$(PY) scripts/benchmark.py sac
+	$(PY) scripts/benchmark.py smoke
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
