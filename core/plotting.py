@@ -47,7 +47,7 @@ def _draw_group(ax, label: str, curves: list[tuple[list[int], list[float]]]) -> 
     steps = curves[0][0][:length]
     values = [c[1][:length] for c in curves]
     mean = [sum(v[i] for v in values) / len(values) for i in range(length)]
-    (line,) = ax.plot(steps, mean, label=label)
+    (line,) = ax.plot(steps, mean, label=label, marker="o", markersize=3)
     if len(values) > 1:
         low = [min(v[i] for v in values) for i in range(length)]
         high = [max(v[i] for v in values) for i in range(length)]

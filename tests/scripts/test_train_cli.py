@@ -110,3 +110,9 @@ def test_bad_input_exits_nonzero_without_traceback_from_a_real_process(tmp_path)
         assert done.returncode != 0
         assert "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_sac_runs_on_a_brax_env(tmp_path):
+    summary = train.main(["--env", "brax:fast?episode_length=50", "--total-steps", "300", "--log-every", "100",
+                          "--eval-episodes", "2", "--no-progress", "--run-dir", str(tmp_path / "brax"), *TINY_SAC])
+    assert summary["episodes"] == 2 and np.isfinite(summary["mean_return"])
