@@ -5,7 +5,8 @@
     env = envs.make("gym:HalfCheetah-v5")      # a GymnasiumEnv: env.vector(num_envs, seed) steps on the host
     envs.is_jax_env(env)
 
-Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`.
+Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`, and the POPGym ports of
+`envs.pomdp` as `hsrl/<PopgymClassName>-v0`.
 """
 
 # Importing the families module registers the jax:, gym: and brax: families.
@@ -14,11 +15,13 @@ from envs.brax_adapter import BraxEnv
 from envs.classic import CartPole, Pendulum
 from envs.gymnasium_host import GymnasiumEnv, HostVectorEnv
 from envs.gymnasium_register import JaxToGymnasium, register_ports
+from envs.pomdp import register_gymnasium_ids
 from envs.protocol import EnvSpec, EnvState, JaxEnv, TimeStep
 from envs.registry import EnvNotFoundError, family_names, is_jax_env, make, parse_env_string, register_family
-from envs.spaces import Box, Discrete, Space
+from envs.spaces import Box, Discrete, MultiDiscrete, Space
 
 register_ports(_families.JAX_ENVS)
+register_gymnasium_ids()
 
 __all__ = [
     "Box",
@@ -32,6 +35,7 @@ __all__ = [
     "HostVectorEnv",
     "JaxEnv",
     "JaxToGymnasium",
+    "MultiDiscrete",
     "Pendulum",
     "Space",
     "TimeStep",

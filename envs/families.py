@@ -1,4 +1,4 @@
-"""The built-in env families: `jax:` (our ports), `gym:` (any gymnasium id) and `brax:`."""
+"""The built-in env families: `jax:` (our ports), `gym:` (any gymnasium id), `brax:` and `pomdp:` (envs.pomdp)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import gymnasium
 from envs.brax_adapter import BraxEnv
 from envs.classic import CartPole, Pendulum
 from envs.gymnasium_host import GymnasiumEnv, resolve_spec
+from envs.pomdp import family as _pomdp_family  # noqa: F401  (registers the pomdp: family)
 from envs.protocol import JaxEnv
 from envs.registry import EnvNotFoundError, not_found, register_family
 

@@ -61,7 +61,30 @@ class Discrete:
         return x.shape == () and 0 <= int(x) < self.n
 
 
-Space = Box | Discrete
+@dataclass(frozen=True)
+class MultiDiscrete:
+    """A vector of integers, entry i in [0, nvec[i]) (gymnasium's MultiDiscrete with start 0).
+
+    Used where the original env has several discrete observations at once (POPGym's CountRecall, Concentration);
+    agents one-hot each entry.
+    """
+
+    nvec: tuple[int, ...]
+    dtype: np.dtype = np.dtype(np.int32)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.nvec),)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return jax.random.randint(key, self.shape, 0, jnp.asarray(self.nvec), dtype=jnp.int32)
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        return x.shape == self.shape and bool(np.all(x >= 0) and np.all(x < np.asarray(self.nvec)))
+
+
+Space = Box | Discrete | MultiDiscrete
 
 
 def from_gymnasium(space) -> Space:
@@ -72,9 +95,11 @@ def from_gymnasium(space) -> Space:
         if int(space.start) != 0:
             raise ValueError(f"Discrete spaces must start at 0, got start={space.start}")
         return Discrete(int(space.n))
+    if isinstance(space, gymnasium.spaces.MultiDiscrete) and space.nvec.ndim == 1 and not np.any(space.start):
+        return MultiDiscrete(tuple(int(n) for n in space.nvec))
     if isinstance(space, gymnasium.spaces.Box):
         return Box(np.asarray(space.low), np.asarray(space.high), tuple(space.shape), np.dtype(space.dtype))
-    raise ValueError(f"unsupported gymnasium space {type(space).__name__}; only Box and Discrete are supported")
+    raise ValueError(f"unsupported gymnasium space {type(space).__name__}; only Box, Discrete and 1-D MultiDiscrete are supported")
 
 
 def to_gymnasium(space: Space):
@@ -82,4 +107,6 @@ def to_gymnasium(space: Space):
 
     if isinstance(space, Discrete):
         return gymnasium.spaces.Discrete(space.n)
+    if isinstance(space, MultiDiscrete):
+        return gymnasium.spaces.MultiDiscrete(np.asarray(space.nvec, np.int64))
     return gymnasium.spaces.Box(space.low, space.high, space.shape, space.dtype)
