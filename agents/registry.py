@@ -6,8 +6,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from agents.ppo import PPO, PPOConfig
 from agents.sac import SAC, SACConfig
 from core.loops.off_policy import OffPolicyLoop
+from core.loops.on_policy import OnPolicyLoop
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class AgentEntry:
 
 AGENTS: dict[str, AgentEntry] = {
     "sac": AgentEntry("sac", SACConfig, SAC, OffPolicyLoop, "Soft Actor-Critic, continuous actions"),
+    "ppo": AgentEntry("ppo", PPOConfig, PPO, OnPolicyLoop, "PPO, discrete or continuous; recurrent with --memory gru"),
 }
 
 

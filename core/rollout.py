@@ -55,6 +55,29 @@ def evaluate_jax(env: JaxEnv, policy: Policy, key: jax.Array, episodes: int) -> 
     return returns
 
 
+def evaluate_jax_with_memory(env: JaxEnv, policy, memory: Any, key: jax.Array, episodes: int) -> jax.Array:
+    """`evaluate_jax` for a policy with a carry: `policy(memory, obs[B, ...], first[B], key) -> (memory, action)`.
+
+    `memory` is the carry of `episodes` fresh episodes; `first` is True on each episode's first step.
+    """
+    reset_key, run_key = jax.random.split(key)
+    state, timestep = batch_reset(env, reset_key, episodes)
+
+    def one_step(carry, step_key):
+        state, obs, first, memory, returns, running = carry
+        act_key, env_key = jax.random.split(step_key)
+        memory, action = policy(memory, obs, first, act_key)
+        state, timestep = batch_step(env, state, action, env_key)
+        returns = returns + running * timestep.reward
+        running = running * (1.0 - timestep.done.astype(jnp.float32))
+        return (state, timestep.obs, timestep.done, memory, returns, running), None
+
+    init = (state, timestep.obs, jnp.ones(episodes, bool), memory, jnp.zeros(episodes), jnp.ones(episodes))
+    keys = jax.random.split(run_key, env.max_episode_steps)
+    (*_, returns, _), _ = jax.lax.scan(one_step, init, keys)
+    return returns
+
+
 def evaluate_host(env_factory, policy: Policy, key: jax.Array, episodes: int, seed: int) -> np.ndarray:
     """Returns of `episodes` episodes of a host gymnasium env, one vector slot each, run until all finish."""
     vec = env_factory.vector(episodes, seed)
