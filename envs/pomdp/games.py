@@ -125,10 +125,14 @@ class MineSweeper(_BoardGame):
         cells = self.rows * self.cols
         mine_cells = jax.random.choice(key, cells, (self.num_mines,), replace=False)
         mines = jnp.zeros(cells, bool).at[mine_cells].set(True)
+        return MineSweeperState(mines, jnp.zeros(cells, bool), self.neighbour_counts(mines), jnp.zeros((), jnp.int32))
+
+    def neighbour_counts(self, mines: jax.Array) -> jax.Array:
+        """`[cells]` mines in each cell's 3x3 block, itself included (popgym's count; no wrap at the edges)."""
         grid = jnp.pad(mines.reshape(self.rows, self.cols).astype(jnp.int32), 1)
-        neighbours = sum(grid[1 + di:1 + di + self.rows, 1 + dj:1 + dj + self.cols]
-                         for di in (-1, 0, 1) for dj in (-1, 0, 1))
-        return MineSweeperState(mines, jnp.zeros(cells, bool), neighbours.reshape(-1), jnp.zeros((), jnp.int32))
+        counts = sum(grid[1 + di:1 + di + self.rows, 1 + dj:1 + dj + self.cols]
+                     for di in (-1, 0, 1) for dj in (-1, 0, 1))
+        return counts.reshape(-1)
 
     def transition(self, state, action, key):
         success = 1 / self.max_episode_steps

@@ -50,7 +50,7 @@ def popgym_random_returns(name, episodes, seed=0):
 def test_jit_vmap_rollout_and_random_returns_match_popgym(family):
     env = make_popgym(family + "Easy")
     steps = env.max_episode_steps + env.max_episode_steps // 2
-    first_obs, (obs, reward, terminated, truncated, returns, lengths) = jax.jit(
+    first_obs, (obs, _, terminated, truncated, returns, lengths) = jax.jit(
         random_rollout, static_argnums=(0, 2))(env, jax.random.key(0), steps)
 
     space = env.observation_space
