@@ -48,7 +48,13 @@ def make(env_string: str) -> Env:
     family, env_id, kwargs = parse_env_string(env_string)
     if family not in _FAMILIES:
         raise not_found("env family", family, family_names(), env_string)
-    return _FAMILIES[family](env_id, kwargs)
+    try:
+        return _FAMILIES[family](env_id, kwargs)
+    except TypeError as error:
+        if not kwargs:
+            raise
+        # An option the env's constructor does not take: a user error, reported as one line.
+        raise EnvNotFoundError(f"bad options {sorted(kwargs)} for {env_string!r}: {error}") from None
 
 
 def is_jax_env(env: Any) -> bool:

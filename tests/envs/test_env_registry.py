@@ -78,3 +78,12 @@ def test_a_new_family_plugs_in_with_one_decorator(monkeypatch):
     assert "toy" in envs.family_names()
     assert envs.make("toy:anything?gravity=3.5").gravity == 3.5
     assert seen == {"env_id": "anything", "kwargs": {"gravity": 3.5}}
+
+
+def test_an_option_the_env_does_not_take_is_a_lookup_error():
+    import pytest
+
+    import envs
+
+    with pytest.raises(envs.EnvNotFoundError, match="bad options"):
+        envs.make("jax:Pendulum-v1?gravity_typo=3")
