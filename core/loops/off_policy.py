@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from core import replay
+from core import distributed, replay
 from core.actions import to_env_action
 from core.rollout import batch_reset, batch_step, evaluate_host, evaluate_jax, finished_episode_stats
 from envs.protocol import JaxEnv
@@ -94,13 +94,22 @@ class OffPolicyLoop:
         self.space = env.spec.action_space
         self._act = jax.jit(lambda state, obs, key: to_env_action(self.space, agent.act(state, obs, key, True)))
         if self.is_jax:
+            distributed.initialize_from_environment()
             self._advance = jax.jit(self._jax_chunk, donate_argnums=0)
             self._evaluate = jax.jit(self._jax_evaluate, static_argnums=1)
         else:
             self.host = HostStepper(agent, env, seed)
 
     def init_carry(self, key: jax.Array) -> OffPolicyCarry:
-        return init_carry(self.agent, self.env.spec, key, self.env if self.is_jax else None)
+        carry = init_carry(self.agent, self.env.spec, key, self.env if self.is_jax else None)
+        return self._place(carry) if self.is_jax else carry
+
+    def _place(self, carry: OffPolicyCarry) -> OffPolicyCarry:
+        """JAX envs: the env batch sharded over the visible devices (core/distributed.py), the learner replicated.
+        obs gets its own buffer, since an env may observe its state as is and the carry is donated."""
+        env_state, obs = distributed.shard_envs((carry.env_state, jnp.copy(carry.obs)), self.agent.config.num_envs)
+        learner = distributed.replicate((carry.agent, carry.replay, carry.key, carry.env_steps))
+        return OffPolicyCarry(learner[0], learner[1], env_state, obs, learner[2], learner[3])
 
     def advance(self, carry: OffPolicyCarry) -> tuple[OffPolicyCarry, dict]:
         if self.is_jax:
@@ -138,6 +147,8 @@ class OffPolicyLoop:
     def _jax_chunk(self, carry: OffPolicyCarry):
         iterations = self.chunk_steps // self.agent.config.num_envs
         carry, (metrics, episodes) = jax.lax.scan(self._jax_iteration, carry, None, length=iterations)
+        env_state, obs = distributed.constrain_envs((carry.env_state, carry.obs), self.agent.config.num_envs)
+        carry = carry.replace(env_state=env_state, obs=obs)
         return carry, {**jax.tree.map(lambda m: m[-1], metrics), **jax.tree.map(jnp.sum, episodes)}
 
     def _jax_evaluate(self, carry: OffPolicyCarry, episodes: int):
