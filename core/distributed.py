@@ -44,7 +44,7 @@ def initialize_from_environment() -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def env_mesh() -> Mesh:
     """A 1-D mesh over every visible device (all hosts' devices after `initialize_from_environment`)."""
     return Mesh(np.asarray(jax.devices()), (ENV_AXIS,))
@@ -58,7 +58,7 @@ def replicated() -> NamedSharding:
     return NamedSharding(env_mesh(), PartitionSpec())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def env_sharding(num_envs: int) -> NamedSharding:
     """Leading axis split over the devices; replicated (with a warning) when num_envs does not divide evenly."""
     devices = device_count()

@@ -19,16 +19,17 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, Union
+from typing import Annotated
 
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tyro  # noqa: E402
+import tyro
 
-from scripts.cli_errors import one_line_errors  # noqa: E402
+from scripts.cli_errors import one_line_errors
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Run:
 
 
 FunctionSuite = Callable[[Path, bool], list]
-Suite = Union[tuple[Run, ...], FunctionSuite, str]
+Suite = tuple[Run, ...] | FunctionSuite | str
 
 PUREJAXRL_CARTPOLE = ("--num-envs", "4", "--num-steps", "128", "--update-epochs", "4", "--num-minibatches", "4",
                       "--lr", "2.5e-4", "--anneal-lr-steps", "512000")
@@ -167,8 +168,8 @@ def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, sec
     import jax
 
     (out_dir / "results.json").write_text(json.dumps(rows, indent=2))
-    parts = [f"# Benchmark `{name}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, devices: "
-             f"{', '.join(str(d) for d in jax.devices())}, total {seconds:.0f} s\n",
+    devices = ", ".join(str(d) for d in jax.devices())
+    parts = [f"# Benchmark `{name}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, devices: {devices}, total {seconds:.0f} s\n",
              "Return: final deterministic evaluation, mean +- std over seeds. steps/s: median over logged chunks "
              "after the first (which includes compilation). Wall time: per run, including compilation.\n"
              if run_dirs else "", markdown_table(rows)]

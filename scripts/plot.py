@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 if __package__ in (None, ""):  # run as a file: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tyro  # noqa: E402
+import tyro
 
-from scripts.cli_errors import one_line_errors  # noqa: E402
+from scripts.cli_errors import one_line_errors
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import numpy as np
 
-import envs  # noqa: E402
-from agents.ppo import PPO, PPOConfig, make_train  # noqa: E402
-from core.loops.on_policy import evaluate_policy  # noqa: E402
+import envs
+from agents.ppo import PPO, PPOConfig, make_train
+from core.loops.on_policy import evaluate_policy
 
 TOTAL_STEPS = 499_712  # PureJaxRL's 5e5, rounded down to whole 512-step iterations
 
