@@ -38,21 +38,8 @@ def finished_episode_stats(timestep: TimeStep) -> dict[str, jax.Array]:
 
 def evaluate_jax(env: JaxEnv, policy: Policy, key: jax.Array, episodes: int) -> jax.Array:
     """Returns of `episodes` complete episodes run side by side; jit-able. Result `[episodes]`."""
-    reset_key, run_key = jax.random.split(key)
-    state, timestep = batch_reset(env, reset_key, episodes)
-
-    def one_step(carry, step_key):
-        state, obs, returns, running = carry
-        act_key, env_key = jax.random.split(step_key)
-        state, timestep = batch_step(env, state, policy(obs, act_key), env_key)
-        returns = returns + running * timestep.reward
-        running = running * (1.0 - timestep.done.astype(jnp.float32))
-        return (state, timestep.obs, returns, running), None
-
-    init = (state, timestep.obs, jnp.zeros(episodes), jnp.ones(episodes))
-    keys = jax.random.split(run_key, env.max_episode_steps)
-    (_, _, returns, _), _ = jax.lax.scan(one_step, init, keys)
-    return returns
+    memoryless = lambda memory, obs, first, act_key: (memory, policy(obs, act_key))
+    return evaluate_jax_with_memory(env, memoryless, None, key, episodes)
 
 
 def evaluate_jax_with_memory(env: JaxEnv, policy, memory: Any, key: jax.Array, episodes: int) -> jax.Array:
