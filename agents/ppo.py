@@ -7,6 +7,12 @@ s4d, selective), and the actor and critic heads read its output. The carry is re
 and training replays each env's whole rollout sequence from the carry stored at the start of the rollout, so the
 minibatches of a recurrent agent are sets of envs, not sets of steps.
 
+Observations may be any of our spaces: Discrete and MultiDiscrete are one-hot encoded, Box flattened. On a POPGym
+port (`pomdp:`) a recurrent agent also sees its previous action and a first-step flag (`prev_action`, spec §2 of
+specs/s5_icrl.md): `wrap_env` adds them, and the loops apply it. `encoder` and `orthogonal_init` give the S5
+paper's network (agents/recurrent_networks.py); SSM parameters train at `ssm_lr` through the kernels' optimiser
+partition. The in-context RL presets (CPU and paper) are in agents/icrl.py.
+
 The agent is pure functions; the on-policy loop (core/loops/on_policy.py) collects rollouts and calls `update`.
 `make_train(config, env, total_steps)` returns a pure `train(key)` for `jax.jit(jax.vmap(train))` over seeds.
 """
@@ -15,19 +21,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import flax.linen as nn
+import ast
+
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
 import kernels
-from agents.networks import MLP
+from agents.recurrent_networks import ACTIVATIONS, build_networks, encoder_width
 from core.gae import gae
-from envs.protocol import EnvSpec
+from envs.pomdp.base import observation_size, one_hot_observation
+from envs.pomdp.previous_action import PreviousActionObservation, action_size, is_popgym_spec
+from envs.protocol import EnvSpec, JaxEnv
 from envs.spaces import Box, Discrete
-
-ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu}
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,12 @@ class PPOConfig:
     hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the actor and critic heads."""
     activation: str = "tanh"
-    """Activation of the heads: tanh or relu."""
+    """Activation of the heads (and encoder): tanh, relu or leaky_relu."""
+    encoder: tuple[int, ...] = ()
+    """Encoder widths in front of the memory (the heads without one); empty: one ReLU Dense of memory_size with a
+    memory, none without."""
+    orthogonal_init: bool = False
+    """popjaxrl's init: orthogonal, gain sqrt 2 on the encoder, 2 on head bodies, 0.01 actor out, 1 critic out."""
     init_log_std: float = 0.0
     """Initial log standard deviation of the Gaussian policy (continuous actions)."""
     memory: str = "none"
@@ -74,6 +86,18 @@ class PPOConfig:
     """Width of the memory cell (and of the observation embedding in front of it)."""
     memory_layers: int = 1
     """Stacked memory layers."""
+    memory_options: tuple[str, ...] = ()
+    """Extra memory-cell options as key=value, e.g. ssm_size=256 norm=False (see kernels.make_memory)."""
+    prev_action: bool = True
+    """With a memory on a POPGym port: append the one-hot previous action (raw if continuous) and a first-step
+    flag to the observation (the in-context input). Ignored without a memory and on other envs."""
+    ssm_lr: float = 0.0
+    """Learning rate of the SSM parameters (eigenvalues, B, timescales; no weight decay); 0: same as lr."""
+    bootstrap_truncation: bool = True
+    """Bootstrap from the final observation at a time-limit truncation; False treats every episode end as
+    terminal (popjaxrl and the S5 paper)."""
+    refresh_carry: bool = False
+    """After each update, recompute the rollout's final memory carry with the new params (one extra scan)."""
 
 
 @struct.dataclass
@@ -87,8 +111,6 @@ class PPO:
     """Pure PPO functions bound to one config and env spec."""
 
     def __init__(self, config: PPOConfig, spec: EnvSpec):
-        if len(spec.observation_space.shape) != 1:
-            raise ValueError(f"PPO needs flat observations; {spec.name} has shape {spec.observation_space.shape}")
         if config.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {config.activation!r}")
         if config.num_envs % config.num_minibatches and config.memory != "none":
@@ -103,37 +125,63 @@ class PPO:
         if not self.discrete and not (isinstance(spec.action_space, Box) and len(spec.action_space.shape) == 1):
             raise ValueError(f"PPO needs Discrete or flat Box actions; {spec.name} has {spec.action_space}")
         self.action_dim = spec.action_space.n if self.discrete else spec.action_space.shape[0]
-        self.obs_dim = spec.observation_space.shape[0]
         self.recurrent = config.memory != "none"
-        self.cell = kernels.make_memory(config.memory, num_layers=config.memory_layers,
-                                        **({"hidden_size": config.memory_size} if self.recurrent else {}))
+        self.prev_action = config.prev_action and self.recurrent and is_popgym_spec(spec)
+        if self.prev_action:  # what PreviousActionObservation produces
+            size = observation_size(spec.observation_space) + action_size(spec.action_space) + 1
+            self.observation_space = Box.uniform(-float("inf"), float("inf"), (size,))
+        else:
+            self.observation_space = spec.observation_space
+        self.obs_dim = observation_size(self.observation_space)
+        options = parse_memory_options(config.memory_options)
+        if self.recurrent:
+            options = {"hidden_size": config.memory_size, **options}
+        self.cell = kernels.make_memory(config.memory, num_layers=config.memory_layers, **options)
         self.memory_env_axes = _env_axes(self.cell)
-        activation = ACTIVATIONS[config.activation]
-        self.embed_net = nn.Dense(config.memory_size)
-        self.actor_net = MLP(config.hidden, self.action_dim, activation, final_scale=0.01)
-        self.critic_net = MLP(config.hidden, 1, activation, final_scale=1.0)
-        self.tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                              optax.adam(self._learning_rate(), eps=1e-5))
+        memory_width = config.memory_size if self.recurrent else None
+        self.embed_net, self.actor_net, self.critic_net = build_networks(
+            config.encoder, config.hidden, config.activation, config.orthogonal_init, memory_width, self.action_dim)
+        self.embed_dim = encoder_width(config.encoder, memory_width, self.obs_dim)
+        self.tx = self._optimizer()
 
-    def _learning_rate(self):
+    def _optimizer(self) -> optax.GradientTransformation:
+        c = self.config
+        adam = lambda lr: optax.adam(self._learning_rate(lr), eps=1e-5)
+        if not self.recurrent:
+            return optax.chain(optax.clip_by_global_norm(c.max_grad_norm), adam(c.lr))
+        # The kernels' partition: leaves under an "ssm" key get their own LR (and, like all here, no weight decay).
+        groups = optax.multi_transform({"ssm": adam(c.ssm_lr or c.lr), "rest": adam(c.lr)}, kernels.ssm_param_labels)
+        return optax.chain(optax.clip_by_global_norm(c.max_grad_norm), groups)
+
+    def wrap_env(self, env):
+        """The env as this agent sees it: with previous-action inputs where `prev_action` applies."""
+        if not self.prev_action or isinstance(env, PreviousActionObservation):
+            return env
+        if not isinstance(env, JaxEnv):
+            raise ValueError(f"previous-action inputs need a JAX env; {env.spec.name} is a host env "
+                             f"(pass --no-prev-action)")
+        return PreviousActionObservation(env)
+
+    def _learning_rate(self, lr: float):
         c = self.config
         if not c.anneal_lr_steps:
-            return c.lr
+            return lr
         iterations = max(c.anneal_lr_steps // (c.num_envs * c.num_steps), 1)
-        return optax.linear_schedule(c.lr, 0.0, iterations * c.update_epochs * c.num_minibatches)
+        return optax.linear_schedule(lr, 0.0, iterations * c.update_epochs * c.num_minibatches)
 
     # --- parameters and memory ------------------------------------------------------------------------------
     def init(self, key: jax.Array) -> PPOState:
         embed_key, memory_key, actor_key, critic_key = jax.random.split(key, 4)
-        feature_dim = self.cell.hidden_size if self.recurrent else self.obs_dim
+        feature_dim = self.cell.hidden_size if self.recurrent else self.embed_dim
         features = jnp.zeros((1, feature_dim))
         params = {"actor": self.actor_net.init(actor_key, features),
                   "critic": self.critic_net.init(critic_key, features)}
         if not self.discrete:
             params["log_std"] = jnp.full((self.action_dim,), self.config.init_log_std, jnp.float32)
-        if self.recurrent:
+        if self.embed_net is not None:
             params["embed"] = self.embed_net.init(embed_key, jnp.zeros((1, self.obs_dim)))
-            params["memory"] = self.cell.init(memory_key, self.config.memory_size)
+        if self.recurrent:
+            params["memory"] = self.cell.init(memory_key, self.embed_dim)
         return PPOState(params, self.tx.init(params), jnp.zeros((), jnp.int32))
 
     def initial_memory(self, num_envs: int):
@@ -143,17 +191,19 @@ class PPO:
     def remember(self, params: dict, memory, obs: jax.Array, first: jax.Array):
         """One step: `obs [B, obs_dim]`, `first [B]` (obs starts an episode) -> (memory, features [B, F])."""
         if not self.recurrent:
-            return memory, obs
+            return memory, self._embed(params, obs)
         return self.cell.step(params["memory"], memory, self._embed(params, obs), first)
 
     def remember_sequence(self, params: dict, memory, obs: jax.Array, first: jax.Array):
         """Whole sequences: `obs [T, B, obs_dim]`, `first [T, B]` -> (memory, features [T, B, F])."""
         if not self.recurrent:
-            return memory, obs
+            return memory, self._embed(params, obs)
         return self.cell.scan(params["memory"], memory, self._embed(params, obs), first)
 
     def _embed(self, params, obs):
-        return nn.relu(self.embed_net.apply(params["embed"], obs))
+        """Observations `[..., *obs_shape]` -> network inputs (one-hot or flattened), through the encoder."""
+        x = one_hot_observation(self.observation_space, obs)
+        return x if self.embed_net is None else self.embed_net.apply(params["embed"], x)
 
     # --- policy and value heads -----------------------------------------------------------------------------
     def value(self, params: dict, features: jax.Array) -> jax.Array:
@@ -219,15 +269,23 @@ class PPO:
     def update(self, state: PPOState, rollout: dict, memory, key: jax.Array) -> tuple[PPOState, dict]:
         """Epochs of minibatch steps on one rollout.
 
-        `rollout` holds `[T, B, ...]` arrays: obs, first, action, logp, reward, terminated, done, and the
-        features `feat` of each obs and `boot_feat` of the observation that followed it (`final_obs`) as seen by
-        the policy during the rollout. `memory` is the carry at the rollout's start.
+        `rollout` holds `[T, B, ...]` arrays: obs, first, action, logp, reward, terminated, done, the features
+        `feat` of each obs as seen by the policy during the rollout and, with `bootstrap_truncation`, `boot_feat`
+        of the final observation where a step was truncated (anything elsewhere); and `last_feat [B, F]`, those
+        of the observation after the rollout. `memory` is the carry at the rollout's start.
         """
         c = self.config
         params = state.params
         values = self.value(params, rollout["feat"])
-        next_values = self.value(params, rollout["boot_feat"])
-        advantages, targets = gae(rollout["reward"], values, next_values, rollout["terminated"], rollout["done"],
+        # The next obs within the episode is the next stored one, except after the last step and at truncations.
+        next_values = jnp.concatenate([values[1:], self.value(params, rollout["last_feat"])[None]])
+        terminated = rollout["terminated"]
+        if c.bootstrap_truncation:
+            truncated = jnp.logical_and(rollout["done"], jnp.logical_not(terminated))
+            next_values = jnp.where(truncated, self.value(params, rollout["boot_feat"]), next_values)
+        else:
+            terminated = rollout["done"]
+        advantages, targets = gae(rollout["reward"], values, next_values, terminated, rollout["done"],
                                   c.gamma, c.gae_lambda)
         batch = {"obs": rollout["obs"], "first": rollout["first"], "action": rollout["action"],
                  "logp": rollout["logp"], "value": values, "advantage": advantages, "target": targets}
@@ -265,6 +323,21 @@ class PPO:
         leaf = jnp.take(leaf, order, axis=axis)
         leaf = leaf.reshape((*leaf.shape[:axis], self.config.num_minibatches, -1, *leaf.shape[axis + 1:]))
         return jnp.moveaxis(leaf, axis, 0)
+
+
+def parse_memory_options(options: tuple[str, ...]) -> dict:
+    """("ssm_size=256", "norm=False") -> {"ssm_size": 256, "norm": False}; values are Python literals or strings."""
+    parsed = {}
+    for option in options:
+        if "=" not in option:
+            raise ValueError(f"memory option {option!r} must look like key=value")
+        key, value = option.split("=", 1)
+        value = {"true": "True", "false": "False"}.get(value.lower(), value)
+        try:
+            parsed[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parsed[key] = value
+    return parsed
 
 
 def _env_axes(cell):

@@ -6,6 +6,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from agents.icrl import ICRLConfig
 from agents.ppo import PPO, PPOConfig
 from agents.sac import SAC, SACConfig
 from core.loops.off_policy import OffPolicyLoop
@@ -24,6 +25,8 @@ class AgentEntry:
 AGENTS: dict[str, AgentEntry] = {
     "sac": AgentEntry("sac", SACConfig, SAC, OffPolicyLoop, "Soft Actor-Critic, continuous actions"),
     "ppo": AgentEntry("ppo", PPOConfig, PPO, OnPolicyLoop, "PPO, discrete or continuous; recurrent with --memory gru"),
+    "icrl": AgentEntry("icrl", ICRLConfig, PPO, OnPolicyLoop,
+                       "in-context RL: recurrent PPO, S5 by default (--memory s5|s4d|selective|gru|lstm|none)"),
 }
 
 

@@ -9,6 +9,9 @@ jitted policy step, then runs the same jitted update.
 The agent provides `init(key)`, `initial_memory(num_envs)`, `remember(params, memory, obs, first)`,
 `sample(params, features, key, deterministic)`, `act(...)`, and `update(state, rollout, memory, key)`, and its
 config `num_envs` and `num_steps`. The memory carry crosses rollout boundaries; `first` marks episode starts.
+An agent may adapt the env it is trained on (`wrap_env(env)`, e.g. previous-action inputs); the loops apply it.
+The value after each step is read from the next step's features, so the extra policy step on the final
+observation is only computed where an env was truncated (and not at all without `bootstrap_truncation`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ def steps_per_iteration(agent) -> int:
     return agent.config.num_envs * agent.config.num_steps
 
 
+def agent_env(agent, env):
+    """The env as the agent sees it (`agent.wrap_env`, if it has one)."""
+    wrap = getattr(agent, "wrap_env", None)
+    return env if wrap is None else wrap(env)
+
+
+def _bootstraps_truncation(agent) -> bool:
+    return getattr(agent.config, "bootstrap_truncation", True)
+
+
 def init_carry(agent, spec, key: jax.Array, env: JaxEnv | None) -> OnPolicyCarry:
     agent_key, env_key, key = jax.random.split(key, 3)
     num_envs = agent.config.num_envs
@@ -70,10 +83,13 @@ def _env_step(agent, env: JaxEnv, carry: OnPolicyCarry, _):
     memory, action, logp, features = _policy_step(agent, params, carry.memory, carry.obs, carry.first, act_key)
     space = env.spec.action_space
     env_state, timestep = batch_step(env, carry.env_state, to_env_action(space, action), env_key)
-    final_obs = timestep.info["final_obs"]
     transition = {"obs": carry.obs, "first": carry.first, "action": action, "logp": logp, "feat": features,
-                  "boot_feat": _bootstrap_features(agent, params, memory, final_obs), "reward": timestep.reward,
-                  "terminated": timestep.terminated, "done": timestep.done}
+                  "reward": timestep.reward, "terminated": timestep.terminated, "done": timestep.done}
+    if _bootstraps_truncation(agent):
+        final_obs = timestep.info["final_obs"]
+        transition["boot_feat"] = jax.lax.cond(
+            timestep.truncated.any(), lambda: _bootstrap_features(agent, params, memory, final_obs),
+            lambda: jnp.zeros_like(features))
     carry = carry.replace(env_state=env_state, obs=timestep.obs, first=timestep.done, memory=memory, key=key)
     return carry, (transition, finished_episode_stats(timestep))
 
@@ -83,10 +99,19 @@ def iteration(agent, env: JaxEnv, carry: OnPolicyCarry, _=None) -> tuple[OnPolic
     memory = carry.memory  # the carry at the rollout's start, from which training replays the sequences
     carry, (rollout, episodes) = jax.lax.scan(lambda c, x: _env_step(agent, env, c, x), carry, None,
                                               length=agent.config.num_steps)
+    rollout["last_feat"] = agent.remember(carry.agent.params, carry.memory, carry.obs, carry.first)[1]
     key, update_key = jax.random.split(carry.key)
     agent_state, metrics = agent.update(carry.agent, rollout, memory, update_key)
-    carry = carry.replace(agent=agent_state, key=key, env_steps=carry.env_steps + steps_per_iteration(agent))
+    carry = carry.replace(agent=agent_state, key=key, env_steps=carry.env_steps + steps_per_iteration(agent),
+                          memory=_next_memory(agent, agent_state, carry.memory, rollout, memory))
     return carry, (metrics, jax.tree.map(jnp.sum, episodes))
+
+
+def _next_memory(agent, agent_state, memory, rollout: dict, memory_start):
+    """The carry for the next rollout: as acted, or (`refresh_carry`) recomputed with the updated params."""
+    if not getattr(agent.config, "refresh_carry", False):
+        return memory
+    return agent.remember_sequence(agent_state.params, memory_start, rollout["obs"], rollout["first"])[0]
 
 
 def make_train(agent, env: JaxEnv, total_steps: int):
@@ -94,6 +119,8 @@ def make_train(agent, env: JaxEnv, total_steps: int):
     per_iteration = steps_per_iteration(agent)
     if total_steps % per_iteration:
         raise ValueError(f"total_steps ({total_steps}) must be a multiple of num_envs * num_steps ({per_iteration})")
+
+    env = agent_env(agent, env)
 
     def train(key: jax.Array):
         carry = init_carry(agent, env.spec, key, env)
@@ -104,6 +131,7 @@ def make_train(agent, env: JaxEnv, total_steps: int):
 
 def evaluate_policy(agent, env: JaxEnv, params, key: jax.Array, episodes: int) -> jax.Array:
     """Deterministic-policy returns of `episodes` episodes; jit-able."""
+    env = agent_env(agent, env)
     space = env.spec.action_space
 
     def policy(memory, obs, first, act_key):
@@ -126,18 +154,19 @@ class OnPolicyLoop:
                              f"({agent.config.num_envs} x {agent.config.num_steps} = {per_iteration}), the env "
                              f"steps of one PPO iteration")
         self.agent = agent
-        self.env = env
+        self.is_jax = isinstance(env, JaxEnv)
+        self.env = agent_env(agent, env) if self.is_jax else env
         self.seed = seed
         self.chunk_steps = chunk_steps
         self.iterations = chunk_steps // per_iteration
-        self.is_jax = isinstance(env, JaxEnv)
         self.trace_count = 0  # times the chunk was traced (compiled); stays 1 over a run
         if self.is_jax:
             distributed.initialize_from_environment()
             self._advance = jax.jit(self._jax_chunk, donate_argnums=0)
-            self._evaluate = jax.jit(lambda params, key, n: evaluate_policy(agent, env, params, key, n),
+            self._evaluate = jax.jit(lambda params, key, n: evaluate_policy(agent, self.env, params, key, n),
                                      static_argnums=2)
         else:
+            agent_env(agent, env)  # a clear error if the agent needs what a host env cannot give
             self.host = HostRollout(agent, env, seed)
 
     def init_carry(self, key: jax.Array) -> OnPolicyCarry:
@@ -197,6 +226,7 @@ class HostRollout:
                                                                                  first, key))
         self._boot = jax.jit(lambda params, memory, final_obs: _bootstrap_features(agent, params, memory,
                                                                                    final_obs))
+        self._features = jax.jit(lambda params, memory, obs, first: agent.remember(params, memory, obs, first)[1])
         self._update = jax.jit(self._learn, donate_argnums=0)
         self._greedy = jax.jit(lambda params, memory, obs, first, key: agent.act(params, memory, obs, first, key,
                                                                                  deterministic=True))
@@ -205,7 +235,8 @@ class HostRollout:
         key, update_key = jax.random.split(carry.key)
         agent_state, metrics = self.agent.update(carry.agent, rollout, memory, update_key)
         steps = carry.env_steps + steps_per_iteration(self.agent)
-        return carry.replace(agent=agent_state, key=key, env_steps=steps), metrics
+        next_memory = _next_memory(self.agent, agent_state, carry.memory, rollout, memory)
+        return carry.replace(agent=agent_state, key=key, env_steps=steps, memory=next_memory), metrics
 
     def advance(self, carry: OnPolicyCarry, iterations: int) -> tuple[OnPolicyCarry, dict]:
         if not self.started:
@@ -238,6 +269,7 @@ class HostRollout:
             _count_episodes(totals, timestep, done)
             obs, first = jnp.asarray(timestep.obs), jnp.asarray(done)
         rollout = jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *steps)
+        rollout["last_feat"] = self._features(params, memory, obs, first)
         return carry.replace(obs=obs, first=first, memory=memory, key=key), rollout, memory0
 
     def evaluate(self, params, key: jax.Array, episodes: int, seed: int) -> np.ndarray:
