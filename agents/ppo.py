@@ -141,7 +141,8 @@ class PPO:
         memory_width = config.memory_size if self.recurrent else None
         self.embed_net, self.actor_net, self.critic_net = build_networks(
             config.encoder, config.hidden, config.activation, config.orthogonal_init, memory_width, self.action_dim)
-        self.embed_dim = encoder_width(config.encoder, memory_width, self.obs_dim)
+        self.embed_dim = self.obs_dim if self.embed_net is None else encoder_width(config.encoder, memory_width,
+                                                                                   self.obs_dim)
         self.tx = self._optimizer()
 
     def _optimizer(self) -> optax.GradientTransformation:

@@ -14,9 +14,34 @@ import math
 from typing import Callable, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "leaky_relu": nn.leaky_relu}
+
+
+def orthogonal(gain: float = 1.0):
+    """Orthogonal init by Gram-Schmidt on a Gaussian matrix (Haar-distributed, like QR with sign correction).
+
+    Matmuls only: under `jit(vmap(train))` on the CPU, flax's QR-based init made the whole compiled training hang
+    in this JAX version (a LAPACK custom call inside the vmapped program).
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        rows, cols = shape
+        tall = rows >= cols
+        a = jax.random.normal(key, (rows, cols) if tall else (cols, rows))
+
+        def add_column(q, j):
+            v = a[:, j]
+            for _ in range(2):  # twice is enough (Kahan): orthogonal to float precision
+                v = v - q @ (q.T @ v)
+            return q.at[:, j].set(v / jnp.linalg.norm(v)), None
+
+        q, _ = jax.lax.scan(add_column, jnp.zeros_like(a), jnp.arange(a.shape[1]))
+        return (gain * (q if tall else q.T)).astype(dtype)
+
+    return init
 
 
 class OrthogonalMLP(nn.Module):
@@ -34,10 +59,10 @@ class OrthogonalMLP(nn.Module):
     @nn.compact
     def __call__(self, x):
         for width in self.hidden:
-            x = self.activation(nn.Dense(width, kernel_init=nn.initializers.orthogonal(self.gain))(x))
+            x = self.activation(nn.Dense(width, kernel_init=orthogonal(self.gain))(x))
         if self.out is None:
             return x
-        return nn.Dense(self.out, kernel_init=nn.initializers.orthogonal(self.out_gain))(x)
+        return nn.Dense(self.out, kernel_init=orthogonal(self.out_gain))(x)
 
 
 class PlainMLP(nn.Module):
@@ -64,11 +89,11 @@ class PlainEmbedding(nn.Module):
         return nn.relu(nn.Dense(self.width)(x))
 
 
-def build_networks(encoder: Sequence[int], hidden: Sequence[int], activation: str, orthogonal: bool,
+def build_networks(encoder: Sequence[int], hidden: Sequence[int], activation: str, orthogonal_init: bool,
                    memory_width: int | None, action_dim: int):
     """(encoder or None, actor, critic) flax modules. `memory_width` is None for the feed-forward agent."""
     act = ACTIVATIONS[activation]
-    if orthogonal:
+    if orthogonal_init:
         enc = OrthogonalMLP(tuple(encoder), None, act, math.sqrt(2)) if encoder else None
         actor = OrthogonalMLP(tuple(hidden), action_dim, act, 2.0, 0.01)
         critic = OrthogonalMLP(tuple(hidden), 1, act, 2.0, 1.0)

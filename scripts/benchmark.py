@@ -5,7 +5,8 @@ A suite is plain data registered in `SUITES` (extend it with `register_suite`):
     scripts/train.py into `OUT/runs/`, and the report gets a results table (final evaluation mean +- std over
     seeds, steps/s, wall time) and the learning curves;
   - a function `(out_dir, quick) -> list[dict]` (or a "module:function" string naming one, imported lazily) for
-    measurements that are not training runs (throughput, kernels); each dict is a row of the report's table.
+    measurements that are not training runs (throughput, kernels); each dict is a row of the report's table. It
+    may instead return `{"rows": [...], "markdown": "..."}`: its own report body (tables, plots it wrote).
 
 The report directory holds `report.md`, `results.json` (the rows), `learning_curves.png` and the run dirs with
 their raw per-run metrics (`metrics.jsonl`, `eval.json`, tensorboard events).
@@ -78,6 +79,8 @@ SUITES: dict[str, Suite] = {
     "ppo-speed": "scripts.ppo_speed:run",
     "sac-speed": "scripts.sac_speed:run",
     "kernels": "scripts.kernel_benchmark:run",
+    "pomdp": "scripts.pomdp_benchmark:run",
+    "pomdp-speed": "scripts.pomdp_benchmark:run_speed",
 }
 
 
@@ -164,7 +167,8 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, seconds: float) -> Path:
+def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, seconds: float,
+                 markdown: str | None = None) -> Path:
     import jax
 
     (out_dir / "results.json").write_text(json.dumps(rows, indent=2))
@@ -172,7 +176,7 @@ def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, sec
     parts = [f"# Benchmark `{name}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, devices: {devices}, total {seconds:.0f} s\n",
              "Return: final deterministic evaluation, mean +- std over seeds. steps/s: median over logged chunks "
              "after the first (which includes compilation). Wall time: per run, including compilation.\n"
-             if run_dirs else "", markdown_table(rows)]
+             if run_dirs else "", markdown if markdown is not None else markdown_table(rows)]
     if run_dirs:
         from core.plotting import plot_learning_curves
 
@@ -191,7 +195,7 @@ class BenchmarkArgs:
     """Run a named benchmark suite and write a report directory."""
 
     suite: Annotated[str, tyro.conf.Positional] = "smoke"
-    """Suite name: smoke, ppo, ppo-speed, sac-speed, kernels (see SUITES)."""
+    """Suite name: smoke, ppo, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed (see SUITES)."""
     out_dir: str | None = None
     """Report directory; default reports/SUITE__TIME."""
     quick: bool = False
@@ -206,12 +210,14 @@ def main(argv: list[str] | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     suite = resolve(SUITES[args.suite])
     start = time.perf_counter()
+    markdown = None
     if callable(suite):
-        rows, run_dirs = list(suite(out_dir, args.quick)), {}
+        result, run_dirs = suite(out_dir, args.quick), {}
+        rows, markdown = (result["rows"], result["markdown"]) if isinstance(result, dict) else (list(result), None)
     else:
         rows, run_dirs = run_training_suite(suite, out_dir, args.quick)
-    report = write_report(args.suite, out_dir, rows, run_dirs, time.perf_counter() - start)
-    print(markdown_table(rows))
+    report = write_report(args.suite, out_dir, rows, run_dirs, time.perf_counter() - start, markdown)
+    print(markdown if markdown is not None else markdown_table(rows))
     print(f"report: {report}")
     return report
 

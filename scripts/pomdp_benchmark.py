@@ -1,0 +1,190 @@
+"""The `pomdp` and `pomdp-speed` benchmark suites (specs/s5_icrl.md §4-§5): in-context RL memories side by side.
+
+`pomdp`: every memory (s5, s4d, selective, gru, lstm, none) x the five POPGym Hard envs of the S5 paper's table,
+3 seeds trained at once with `jax.jit(jax.vmap(train))`, the `icrl` CPU preset (2 layers of width 64, 32 envs x
+128 steps). The report has the final return (mean of the last 10 % of updates) and MMER (max over updates of
+the mean return of the episodes that finished in that update), mean +- std over seeds, one learning-curve panel
+per env, and compile and run time per (memory, env). The same run measures PPO env steps/s of S5, GRU and LSTM
+at sequence length 1024 (16 envs x 1024 steps).
+
+`pomdp-speed`: the paper's network (4 S5 layers of width 256, N=256) against one GRU (and one LSTM) layer of 256,
+32 envs x 256 steps, the CPU preset's 4 epochs x 4 minibatches: env steps/s and compile time, as ratios to GRU.
+
+    python scripts/benchmark.py pomdp [--quick]       (--quick: a fifth of the budget)
+    python scripts/benchmark.py pomdp-speed
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import jax
+import numpy as np
+
+import envs
+from agents.icrl import ICRLConfig, paper_config
+from agents.ppo import make_train
+
+MEMORIES = ("s5", "s4d", "selective", "gru", "lstm", "none")
+PAPER_ENVS = ("PositionOnlyCartPoleHard", "NoisyPositionOnlyCartPoleHard", "PositionOnlyPendulumHard",
+              "NoisyPositionOnlyPendulumHard", "RepeatPreviousHard")
+SEEDS = 3
+TOTAL_STEPS = 1_024_000  # per seed: 250 updates of 32 x 128
+QUICK_STEPS = 204_800
+
+
+def timed_train(config, env_name: str, total_steps: int, seeds: int) -> dict:
+    """Compile and run `jit(vmap(train))` over `seeds`; per-update mean episode returns `[seeds, updates]`."""
+    env = envs.make(env_name)
+    train = jax.jit(jax.vmap(make_train(config, env, total_steps)))
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    start = time.perf_counter()
+    compiled = train.lower(keys).compile()
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    _, (_, episodes) = compiled(keys)
+    returns = np.asarray(episodes["return_sum"]) / np.maximum(np.asarray(episodes["episodes"]), 1)
+    seconds = time.perf_counter() - start
+    finished = np.asarray(episodes["episodes"]) > 0
+    return {"returns": np.where(finished, returns, np.nan), "compile_seconds": compile_seconds,
+            "run_seconds": seconds, "steps_per_second": total_steps * seeds / seconds}
+
+
+def summary(returns: np.ndarray) -> dict:
+    """Final-10 % return and MMER per seed, then mean and std over seeds."""
+    tail = max(returns.shape[1] // 10, 1)
+    final = np.nanmean(returns[:, -tail:], axis=1)
+    mmer = np.nanmax(returns, axis=1)
+    return {"final": (float(final.mean()), float(final.std())), "mmer": (float(mmer.mean()), float(mmer.std()))}
+
+
+def learning(quick: bool, out_dir: Path) -> tuple[list[dict], str]:
+    total = QUICK_STEPS if quick else TOTAL_STEPS
+    results: dict[tuple[str, str], dict] = {}
+    for env_name in PAPER_ENVS:
+        for memory in MEMORIES:
+            result = timed_train(ICRLConfig(memory=memory), f"pomdp:{env_name}", total, SEEDS)
+            result.update(summary(result["returns"]))
+            results[memory, env_name] = result
+            print(f"{memory:>9} {env_name:<30} final {result['final'][0]:+.3f} +- {result['final'][1]:.3f}  "
+                  f"MMER {result['mmer'][0]:+.3f}  compile {result['compile_seconds']:.0f} s  "
+                  f"run {result['run_seconds']:.0f} s", flush=True)
+    plot_curves(results, total, out_dir / "learning_curves.png")
+    rows = [{"memory": m, "env": e, "final_return": round(r["final"][0], 3), "final_std": round(r["final"][1], 3),
+             "mmer": round(r["mmer"][0], 3), "mmer_std": round(r["mmer"][1], 3),
+             "compile_seconds": round(r["compile_seconds"], 1), "run_seconds": round(r["run_seconds"], 1),
+             "steps_per_second": round(r["steps_per_second"])} for (m, e), r in results.items()]
+    text = [f"Budget: {total:,} env steps per seed, {SEEDS} seeds (vmapped), `icrl` CPU preset "
+            f"({ICRLConfig().memory_layers} layers of width {ICRLConfig().memory_size}, {ICRLConfig().num_envs} "
+            f"envs x {ICRLConfig().num_steps} steps).\n",
+            "### Final return (mean of the last 10 % of updates), mean +- std over seeds\n",
+            grid(results, "final"), "\n### MMER (max over updates of the mean episodic return)\n",
+            grid(results, "mmer"), "\n### Compile / run seconds (all seeds together)\n",
+            grid(results, None), "\n![learning curves](learning_curves.png)\n"]
+    return rows, "\n".join(text)
+
+
+def grid(results: dict, key: str | None) -> str:
+    lines = ["| memory | " + " | ".join(PAPER_ENVS) + " |", "|---" * (len(PAPER_ENVS) + 1) + "|"]
+    for memory in MEMORIES:
+        cells = []
+        for env_name in PAPER_ENVS:
+            r = results[memory, env_name]
+            cells.append(f"{r[key][0]:+.2f} ± {r[key][1]:.2f}" if key else
+                         f"{r['compile_seconds']:.0f} / {r['run_seconds']:.0f}")
+        lines.append(f"| {memory} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(results: dict, total: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(PAPER_ENVS), figsize=(4.2 * len(PAPER_ENVS), 3.6), squeeze=False)
+    for ax, env_name in zip(axes[0], PAPER_ENVS):
+        for memory in MEMORIES:
+            returns = results[memory, env_name]["returns"]
+            steps = np.arange(1, returns.shape[1] + 1) * total / returns.shape[1]
+            mean = np.nanmean(returns, axis=0)
+            (line,) = ax.plot(steps, mean, label=memory, linewidth=1.2)
+            ax.fill_between(steps, np.nanmin(returns, 0), np.nanmax(returns, 0), color=line.get_color(), alpha=0.15)
+        ax.set_title(env_name, fontsize=9)
+        ax.set_xlabel("env steps per seed")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean episode return per update")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def speed_rows(configs: dict, env_name: str, iterations: int) -> list[dict]:
+    """Env steps/s and compile time of each config (one seed), with ratios to the GRU row."""
+    rows = []
+    for label, config in configs.items():
+        total = config.num_envs * config.num_steps * iterations
+        r = timed_train(config, env_name, total, 1)
+        rows.append({"config": label, "envs_x_steps": f"{config.num_envs} x {config.num_steps}",
+                     "epochs_x_minibatches": f"{config.update_epochs} x {config.num_minibatches}",
+                     "steps_per_second": round(r["steps_per_second"]), "compile_seconds": round(r["compile_seconds"], 1),
+                     "run_seconds": round(r["run_seconds"], 1)})
+        print(rows[-1], flush=True)
+    gru = next(row for row in rows if row["config"].startswith("gru"))
+    for row in rows:
+        row["speed_vs_gru"] = round(row["steps_per_second"] / gru["steps_per_second"], 2)
+        row["compile_vs_gru"] = round(row["compile_seconds"] / gru["compile_seconds"], 2)
+    return rows
+
+
+def sequence_1024(quick: bool) -> list[dict]:
+    base = dataclasses.replace(ICRLConfig(), num_envs=16, num_steps=1024)
+    configs = {f"{m} (icrl CPU preset)": dataclasses.replace(base, memory=m) for m in ("s5", "gru", "lstm")}
+    return speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4)
+
+
+def paper_network(quick: bool) -> list[dict]:
+    shape = dict(num_envs=32, num_steps=256, update_epochs=4, num_minibatches=4)
+    configs = {"s5 4 x 256 (paper)": paper_config(**shape),
+               "gru 1 x 256": paper_config(memory="gru", memory_layers=1, **shape),
+               "lstm 1 x 256": paper_config(memory="lstm", memory_layers=1, **shape)}
+    return speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4)
+
+
+def speed_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run(out_dir: Path, quick: bool = False) -> dict:
+    """The `pomdp` suite: learning table + curves, and steps/s at sequence length 1024 measured in the same run."""
+    device = jax.devices()[0].device_kind
+    rows, text = learning(quick, out_dir)
+    speed = sequence_1024(quick)
+    markdown = "\n".join([text, f"### PPO env steps/s at sequence length 1024 (16 envs x 1024 steps, {device})\n",
+                          speed_table(speed)])
+    return {"rows": rows + speed, "markdown": markdown}
+
+
+def run_speed(out_dir: Path, quick: bool = False) -> dict:
+    """The `pomdp-speed` suite: the paper's S5 network vs one GRU / LSTM layer of 256."""
+    device = jax.devices()[0].device_kind
+    speed = paper_network(quick)
+    markdown = (f"### Paper network, 32 envs x 256 steps, 4 epochs x 4 minibatches ({device})\n\n"
+                + speed_table(speed))
+    return {"rows": speed, "markdown": markdown}
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "reports/pomdp-speed")
+    out.mkdir(parents=True, exist_ok=True)
+    print(run_speed(out, quick="--quick" in sys.argv)["markdown"])
