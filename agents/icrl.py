@@ -63,10 +63,10 @@ PAPER_FLAGS: tuple[str, ...] = (
 
 def paper_config(**overrides) -> ICRLConfig:
     """The paper's preset; `overrides` replace any field (e.g. memory="gru", memory_layers=1)."""
-    paper = dict(num_envs=64, num_steps=1024, update_epochs=30, num_minibatches=8, lr=5e-5, gae_lambda=1.0,
-                 ent_coef=0.0, vf_coef=1.0, hidden=(128, 128), encoder=(128, 256), memory_size=256, memory_layers=4,
-                 memory_options=("ssm_size=256", "norm=False", "eigenvalue_constraint=none"),
-                 bootstrap_truncation=False)
+    paper = {"num_envs": 64, "num_steps": 1024, "update_epochs": 30, "num_minibatches": 8, "lr": 5e-5,
+             "gae_lambda": 1.0, "ent_coef": 0.0, "vf_coef": 1.0, "hidden": (128, 128), "encoder": (128, 256),
+             "memory_size": 256, "memory_layers": 4, "bootstrap_truncation": False,
+             "memory_options": ("ssm_size=256", "norm=False", "eigenvalue_constraint=none")}
     if overrides.get("memory", "s5") != "s5":
         paper["memory_options"] = ()  # S5's options; other memories take their width from memory_size
     return dataclasses.replace(ICRLConfig(), **{**paper, **overrides})

@@ -19,9 +19,8 @@ The agent is pure functions; the on-policy loop (core/loops/on_policy.py) collec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ast
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -159,7 +158,7 @@ class PPO:
         if not self.prev_action or isinstance(env, PreviousActionObservation):
             return env
         if not isinstance(env, JaxEnv):
-            raise ValueError(f"previous-action inputs need a JAX env; {env.spec.name} is a host env "
+            raise ValueError(f"previous-action inputs need a JAX env; {env.spec.name} is a host env "  # noqa: TRY004
                              f"(pass --no-prev-action)")
         return PreviousActionObservation(env)
 

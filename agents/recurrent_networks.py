@@ -11,7 +11,7 @@ Two layouts, chosen by `PPOConfig`:
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import flax.linen as nn
 import jax

@@ -80,9 +80,11 @@ def learning(quick: bool, out_dir: Path) -> tuple[list[dict], str]:
              "mmer": round(r["mmer"][0], 3), "mmer_std": round(r["mmer"][1], 3),
              "compile_seconds": round(r["compile_seconds"], 1), "run_seconds": round(r["run_seconds"], 1),
              "steps_per_second": round(r["steps_per_second"])} for (m, e), r in results.items()]
-    text = [f"Budget: {total:,} env steps per seed, {SEEDS} seeds (vmapped), `icrl` CPU preset "
-            f"({ICRLConfig().memory_layers} layers of width {ICRLConfig().memory_size}, {ICRLConfig().num_envs} "
-            f"envs x {ICRLConfig().num_steps} steps).\n",
+    preset = ICRLConfig()
+    budget = (f"Budget: {total:,} env steps per seed, {SEEDS} seeds (vmapped), `icrl` CPU preset "
+              f"({preset.memory_layers} layers of width {preset.memory_size}, {preset.num_envs} envs x "
+              f"{preset.num_steps} steps).\n")
+    text = [budget,
             "### Final return (mean of the last 10 % of updates), mean +- std over seeds\n",
             grid(results, "final"), "\n### MMER (max over updates of the mean episodic return)\n",
             grid(results, "mmer"), "\n### Compile / run seconds (all seeds together)\n",
@@ -96,8 +98,8 @@ def grid(results: dict, key: str | None) -> str:
         cells = []
         for env_name in PAPER_ENVS:
             r = results[memory, env_name]
-            cells.append(f"{r[key][0]:+.2f} ± {r[key][1]:.2f}" if key else
-                         f"{r['compile_seconds']:.0f} / {r['run_seconds']:.0f}")
+            text = f"{r[key][0]:+.2f} ± {r[key][1]:.2f}" if key else f"{r['compile_seconds']:.0f} / {r['run_seconds']:.0f}"
+            cells.append(text)
         lines.append(f"| {memory} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -151,7 +153,7 @@ def sequence_1024(quick: bool) -> list[dict]:
 
 
 def paper_network(quick: bool) -> list[dict]:
-    shape = dict(num_envs=32, num_steps=256, update_epochs=4, num_minibatches=4)
+    shape = {"num_envs": 32, "num_steps": 256, "update_epochs": 4, "num_minibatches": 4}
     configs = {"s5 4 x 256 (paper)": paper_config(**shape),
                "gru 1 x 256": paper_config(memory="gru", memory_layers=1, **shape),
                "lstm 1 x 256": paper_config(memory="lstm", memory_layers=1, **shape)}

@@ -3,6 +3,7 @@ auto-resets, is recomputed by the training-time `scan` over the stored trajector
 by every back-end and in chunks, to 1e-5; dropping the resets changes it by more than 1e-2."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -61,7 +62,7 @@ def check_scan_reproduces_acting(agent: PPO, params, env, key, methods: tuple[st
         options = ("method=" + method,) if method != "default" else ()
         replayer = PPO(dataclasses.replace(agent.config, memory_options=agent.config.memory_options + options),
                        agent.spec)
-        memory, logits, value = jax.jit(lambda p: replay(replayer, p, memory0, rec["obs"], rec["first"]))(params)
+        memory, logits, value = jax.jit(functools.partial(replay, replayer))(params, memory0, rec["obs"], rec["first"])
         assert max_diff(logits, rec["logits"]) <= TOLERANCE, method
         assert max_diff(value, rec["value"]) <= TOLERANCE, method
         assert max_diff(memory, last_carry(rec["carry"], -1)) <= TOLERANCE, method

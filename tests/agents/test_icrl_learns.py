@@ -20,10 +20,10 @@ from core.loops.on_policy import evaluate_policy
 from tests.agents.test_icrl_exactness import check_scan_reproduces_acting
 
 TOTAL_STEPS = 614_400  # 150 iterations of 32 envs x 128 steps
-TINY = dict(memory_size=32, memory_layers=1, encoder=(32,), hidden=(32,), lr=1e-3)
+TINY = {"memory_size": 32, "memory_layers": 1, "encoder": (32,), "hidden": (32,), "lr": 1e-3}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def train(env_name: str, memory: str, seed: int = 0):
     """(agent, env, final params, final-eval mean return, mean training return over the last 10 iterations)."""
     env = envs.make(env_name)
