@@ -79,13 +79,15 @@ class StackedCell:
         if "in_proj" in params:
             x = blocks.dense(params["in_proj"], x)
 
-        def body(h, layer_inputs):
-            layer_params, layer_carry = layer_inputs
-            layer_carry, h = apply_layer(layer_params, layer_carry, h)
-            return h, layer_carry
+        carries = []
+        for i in range(self.num_layers):
+            layer_carry, x = apply_layer(_layer(params["layers"], i), _layer(carry, i), x)
+            carries.append(layer_carry)
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *carries), x
 
-        y, carry = lax.scan(body, x, (params["layers"], carry))
-        return carry, y
+
+def _layer(stacked, i: int):
+    return jax.tree.map(lambda leaf: leaf[i], stacked)
 
 
 _REGISTRY = {

@@ -182,3 +182,78 @@ def _chunked(a_masked: jax.Array, b: jax.Array, chunk_size: int) -> jax.Array:
     # 3. fix-up with the carry that entered the chunk.
     states = local + decay_prod * carries_in[:, None]
     return states.reshape((-1,) + b.shape[2:])[:length]
+
+
+def complex_pair_recurrence(
+    a: jax.Array, b: jax.Array, resets: jax.Array | None = None, h0: jax.Array | None = None
+) -> jax.Array:
+    """The time-invariant complex recurrence `h_t = (1 - r_t) a h_{t-1} + b_t` on real (re, im) halves.
+
+    The `pairs` complex mode (spec §2.1): every array is f32 with its last axis `[re | im]` (width 2P), and the
+    complex multiply is written out. Sequential scan (the CPU back-end), with a hand-written backward pass: the
+    adjoint is the same recurrence run backwards with conj(a), and the gradient of `a` is one reduction after it
+    instead of a per-step accumulation inside the loop.
+
+    Args:
+      a: `[2P]` decay (re | im), the same at every step.
+      b: `[T, ..., 2P]` inputs.
+      resets: bool `[T, ...]`; True = step t starts a new episode. None = no boundaries.
+      h0: `[..., 2P]` incoming carry; zeros if None.
+    Returns:
+      states `[T, ..., 2P]`.
+    """
+    if resets is None:
+        resets = jnp.zeros(b.shape[:-1], bool)
+    if h0 is None:
+        h0 = jnp.zeros(b.shape[1:], b.dtype)
+    return _pair_recurrence(a, b, resets, h0)
+
+
+def _pair_scan(a_re, a_im, b, resets, h0, reverse=False):
+    """`h_t = where(r_t, 0, a h_{t-1}) + b_t` over t (reverse: t from the end) on [re | im] halves."""
+    p = a_re.shape[-1]
+
+    def step(h, inputs):
+        b_t, r_t = inputs
+        h_re, h_im = h
+        keep = jnp.logical_not(r_t)[..., None]
+        h_re, h_im = (jnp.where(keep, a_re * h_re - a_im * h_im, 0.0) + b_t[..., :p],
+                      jnp.where(keep, a_re * h_im + a_im * h_re, 0.0) + b_t[..., p:])
+        return (h_re, h_im), jnp.concatenate([h_re, h_im], -1)
+
+    _, states = lax.scan(step, (h0[..., :p], h0[..., p:]), (b, resets), reverse=reverse)
+    return states
+
+
+@jax.custom_vjp
+def _pair_recurrence(a, b, resets, h0):
+    p = a.shape[-1] // 2
+    return _pair_scan(a[:p], a[p:], b, resets, h0)
+
+
+def _pair_recurrence_fwd(a, b, resets, h0):
+    states = _pair_recurrence(a, b, resets, h0)
+    return states, (a, states, resets, h0)
+
+
+def _pair_recurrence_bwd(residuals, g):
+    a, states, resets, h0 = residuals
+    p = a.shape[-1] // 2
+    # Adjoint: lam_t = g_t + (1 - r_{t+1}) conj(a) lam_{t+1}, run from the end.
+    next_resets = jnp.concatenate([resets[1:], jnp.ones_like(resets[:1])])
+    adjoint = _pair_scan(a[:p], -a[p:], g, next_resets, jnp.zeros_like(h0), reverse=True)
+    keep = jnp.logical_not(resets)[..., None]
+    previous = jnp.where(keep, jnp.concatenate([h0[None], states[:-1]]), 0.0)  # h_{t-1}, cut at resets
+    prev_re, prev_im = previous[..., :p], previous[..., p:]
+    adj_re, adj_im = adjoint[..., :p], adjoint[..., p:]
+    axes = tuple(range(states.ndim - 1))
+    # d a = sum_t conj(h_{t-1}) lam_t;  d h0 = (1 - r_0) conj(a) lam_0.
+    grad_a = jnp.concatenate([(prev_re * adj_re + prev_im * adj_im).sum(axes),
+                              (prev_re * adj_im - prev_im * adj_re).sum(axes)])
+    lam0_re, lam0_im = adj_re[0], adj_im[0]
+    grad_h0 = jnp.where(keep[0], jnp.concatenate([a[:p] * lam0_re + a[p:] * lam0_im,
+                                                  a[:p] * lam0_im - a[p:] * lam0_re], -1), 0.0)
+    return grad_a, adjoint, None, grad_h0
+
+
+_pair_recurrence.defvjp(_pair_recurrence_fwd, _pair_recurrence_bwd)

@@ -23,10 +23,11 @@ import numpy as np
 from kernels import blocks
 from kernels.cell import step_via_scan
 from kernels.hippo import block_diagonal_hippo
-from kernels.recurrence import linear_recurrence
+from kernels.recurrence import complex_pair_recurrence, default_method, linear_recurrence
 
 EIGENVALUE_CONSTRAINTS = ("neg_exp", "clip", "none")
 DISCRETISATIONS = ("zoh", "bilinear")
+COMPLEX_MODES = ("auto", "pairs", "native")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,10 @@ class S5Cell:
       activation: "full_glu", "half_glu", "gelu" or "none".
       norm: pre-norm LayerNorm on the residual branch.
       method: back-end of the linear recurrence (see kernels.recurrence).
+      complex_mode: "pairs" runs the recurrence on f32 (re, im) halves with a hand-written complex multiply and
+        backward pass (kernels.recurrence.complex_pair_recurrence, a sequential scan); "native" runs
+        `linear_recurrence` on complex64 with `method`; "auto" (default) = pairs where `method` resolves to
+        sequential (the CPU default, where it is the faster), else native. The carry is complex64 either way.
     """
 
     hidden_size: int = 64
@@ -55,6 +60,7 @@ class S5Cell:
     activation: str = "full_glu"
     norm: bool = True
     method: str = "auto"
+    complex_mode: str = "auto"
 
     def __post_init__(self):
         if self.discretisation not in DISCRETISATIONS:
@@ -62,6 +68,8 @@ class S5Cell:
         if self.eigenvalue_constraint not in EIGENVALUE_CONSTRAINTS:
             raise ValueError(f"unknown eigenvalue_constraint {self.eigenvalue_constraint!r}; "
                              f"valid: {EIGENVALUE_CONSTRAINTS}")
+        if self.complex_mode not in COMPLEX_MODES:
+            raise ValueError(f"unknown complex_mode {self.complex_mode!r}; valid: {COMPLEX_MODES}")
 
     @property
     def num_states(self) -> int:
@@ -124,6 +132,14 @@ class S5Cell:
             b_bar = (step / denominator)[:, None] * b_tilde
         return lam_bar, b_bar
 
+    def _uses_pairs(self) -> bool:
+        if self.complex_mode == "pairs":
+            return True
+        if self.complex_mode == "native":
+            return False
+        method = default_method() if self.method == "auto" else self.method
+        return method == "sequential"
+
     def _encode_lambda_re(self, re: np.ndarray) -> np.ndarray:
         return np.log(-re) if self.eigenvalue_constraint == "neg_exp" else re
 
@@ -133,11 +149,19 @@ class S5Cell:
         p = self.num_states
         # One real matmul for the complex input map: [H, 2P] = [Re B_bar^T | Im B_bar^T].
         b_real = jnp.concatenate([b_bar.real.T, b_bar.imag.T], axis=1)
-        bu = z @ b_real
-        bu = jax.lax.complex(bu[..., :p], bu[..., p:])
-        states = linear_recurrence(lam_bar, bu, resets, carry, method=self.method)
+        bu = blocks.matmul(z, b_real)  # [T, B..., 2P]: [re | im]
         # 2 Re(C~ x) = 2 (Re C~ Re x - Im C~ Im x), again one real matmul: [2P, H].
         c = params["C"]
         c_real = 2 * jnp.concatenate([c[..., 0].T, -c[..., 1].T], axis=0)
-        y = jnp.concatenate([states.real, states.imag], axis=-1) @ c_real + params["D"] * z
-        return states[-1], y
+        if self._uses_pairs():
+            a = jnp.concatenate([lam_bar.real, lam_bar.imag])
+            h0 = jnp.concatenate([carry.real, carry.imag], axis=-1)
+            states = complex_pair_recurrence(a, bu, resets, h0)  # [T, B..., 2P]
+            last = jax.lax.complex(states[-1, ..., :p], states[-1, ..., p:])
+        else:
+            bu = jax.lax.complex(bu[..., :p], bu[..., p:])
+            states = linear_recurrence(lam_bar, bu, resets, carry, method=self.method)
+            last = states[-1]
+            states = jnp.concatenate([states.real, states.imag], axis=-1)
+        y = blocks.matmul(states, c_real) + params["D"] * z
+        return last, y
