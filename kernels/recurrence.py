@@ -210,19 +210,25 @@ def complex_pair_recurrence(
 
 
 def _pair_scan(a_re, a_im, b, resets, h0, reverse=False):
-    """`h_t = where(r_t, 0, a h_{t-1}) + b_t` over t (reverse: t from the end) on [re | im] halves."""
-    p = a_re.shape[-1]
+    """`h_t = where(r_t, 0, a h_{t-1}) + b_t` over t (reverse: t from the end) on [re | im] halves.
 
-    def step(h, inputs):
-        b_t, r_t = inputs
-        h_re, h_im = h
-        keep = jnp.logical_not(r_t)[..., None]
+    The states overwrite `b` in place (a loop-carried buffer): a `lax.scan` would first fill a fresh `[T, ..., 2P]`
+    output with zeros, which on CPU cost about as much as the recurrence itself.
+    """
+    p = a_re.shape[-1]
+    length = b.shape[0]
+
+    def step(i, loop):
+        h_re, h_im, buf = loop
+        t = length - 1 - i if reverse else i
+        b_t = lax.dynamic_index_in_dim(buf, t, keepdims=False)
+        keep = jnp.logical_not(lax.dynamic_index_in_dim(resets, t, keepdims=False))[..., None]
         h_re, h_im = (jnp.where(keep, a_re * h_re - a_im * h_im, 0.0) + b_t[..., :p],
                       jnp.where(keep, a_re * h_im + a_im * h_re, 0.0) + b_t[..., p:])
-        return (h_re, h_im), jnp.concatenate([h_re, h_im], -1)
+        buf = lax.dynamic_update_index_in_dim(buf, jnp.concatenate([h_re, h_im], -1), t, 0)
+        return h_re, h_im, buf
 
-    _, states = lax.scan(step, (h0[..., :p], h0[..., p:]), (b, resets), reverse=reverse)
-    return states
+    return lax.fori_loop(0, length, step, (h0[..., :p], h0[..., p:], b))[2]
 
 
 @jax.custom_vjp
