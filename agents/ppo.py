@@ -203,15 +203,15 @@ class PPO:
     def _embed(self, params, obs):
         """Observations `[..., *obs_shape]` -> network inputs (one-hot or flattened), through the encoder."""
         x = one_hot_observation(self.observation_space, obs)
-        return x if self.embed_net is None else _apply_2d(self.embed_net, params["embed"], x)
+        return x if self.embed_net is None else self.embed_net.apply(params["embed"], x)
 
     # --- policy and value heads -----------------------------------------------------------------------------
     def value(self, params: dict, features: jax.Array) -> jax.Array:
-        return _apply_2d(self.critic_net, params["critic"], features)[..., 0]
+        return self.critic_net.apply(params["critic"], features)[..., 0]
 
     def sample(self, params: dict, features: jax.Array, key: jax.Array, deterministic: bool = False):
         """Actions and their log-probabilities for features `[..., F]`."""
-        out = _apply_2d(self.actor_net, params["actor"], features)
+        out = self.actor_net.apply(params["actor"], features)
         if self.discrete:
             action = jnp.argmax(out, -1) if deterministic else jax.random.categorical(key, out)
             action = action.astype(jnp.int32)
@@ -222,7 +222,7 @@ class PPO:
         return action, logp
 
     def log_prob_entropy(self, params: dict, features: jax.Array, action: jax.Array):
-        return self._log_prob_entropy(params, _apply_2d(self.actor_net, params["actor"], features), action)
+        return self._log_prob_entropy(params, self.actor_net.apply(params["actor"], features), action)
 
     def _log_prob_entropy(self, params, out, action):
         if self.discrete:
@@ -323,15 +323,6 @@ class PPO:
         leaf = jnp.take(leaf, order, axis=axis)
         leaf = leaf.reshape((*leaf.shape[:axis], self.config.num_minibatches, -1, *leaf.shape[axis + 1:]))
         return jnp.moveaxis(leaf, axis, 0)
-
-
-def _apply_2d(net, params, x: jax.Array) -> jax.Array:
-    """An MLP on `[..., F]` through one `[N, F]` batch: XLA:CPU's weight gradient of a 3-D `[T, B, F]` Dense is
-    about 2x slower than the 2-D one."""
-    if x.ndim <= 2:
-        return net.apply(params, x)
-    out = net.apply(params, x.reshape(-1, x.shape[-1]))
-    return out.reshape(*x.shape[:-1], out.shape[-1])
 
 
 def parse_memory_options(options: tuple[str, ...]) -> dict:
