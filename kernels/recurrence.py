@@ -8,7 +8,8 @@ is run; a zero decay cuts all dependence on the left, so every back-end needs on
 carry is folded into the first input (`b_0 += a~_0 * h0`) instead of being prepended as an extra element.
 
 Back-ends (all compute the same numbers; pick with `method`):
-- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (spec §5).
+- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (spec §5). Its backward pass is
+                written by hand (the adjoint recurrence run backwards, then one reduction for the decay's gradient).
 - "parallel":   `lax.associative_scan` over t; O(log T) depth for accelerators.
 - "chunked":    associative scan inside chunks of `chunk_size`, a sequential scan across chunk carries, then a
                 fix-up. Bounds the associative scan's depth and temporaries for very long T.
@@ -125,10 +126,15 @@ def _fold_in_carry(a_masked: jax.Array, b: jax.Array, h0: jax.Array | None) -> j
 
 
 def _sequential(a: jax.Array, b: jax.Array, resets: jax.Array | None, h0: jax.Array | None) -> jax.Array:
+    h0 = jnp.zeros(b.shape[1:], b.dtype) if h0 is None else jnp.broadcast_to(h0, b.shape[1:]).astype(b.dtype)
+    return _sequential_scan(a, b, resets, h0)
+
+
+def _scan_states(a, b, resets, h, reverse=False):
+    """`h_t = where(r_t, 0, a_t h_{t-1}) + b_t` over t with `lax.scan` (reverse: t from the end)."""
     # A time-invariant decay (leading axis 1) stays a loop constant instead of a [T, ..., N] array in memory.
     time_invariant = a.shape[0] == 1 and b.shape[0] != 1
     a_const = a[0] if time_invariant else None
-    h = jnp.zeros(b.shape[1:], b.dtype) if h0 is None else jnp.broadcast_to(h0, b.shape[1:])
     zero = jnp.zeros((), b.dtype)
 
     def step(h, inputs):
@@ -139,8 +145,49 @@ def _sequential(a: jax.Array, b: jax.Array, resets: jax.Array | None, h0: jax.Ar
         return h, h
 
     xs = (None if time_invariant else a, b, resets)
-    _, states = lax.scan(step, h, xs)
-    return states
+    return lax.scan(step, h, xs, reverse=reverse)[1]
+
+
+@jax.custom_vjp
+def _sequential_scan(a, b, resets, h0):
+    return _scan_states(a, b, resets, h0)
+
+
+def _sequential_scan_fwd(a, b, resets, h0):
+    states = _scan_states(a, b, resets, h0)
+    return states, (a, states, resets, h0)
+
+
+def _sequential_scan_bwd(residuals, g):
+    """The adjoint is the same recurrence run backwards; the decay's gradient is one reduction after it.
+
+    Autodiff of the scan would instead accumulate a time-invariant decay's gradient inside the loop, one
+    read-modify-write of the accumulator per step. JAX's complex convention (transpose, no conjugate) holds.
+    """
+    a, states, resets, h0 = residuals
+    length = states.shape[0]
+    # Step t's adjoint takes nothing from t+1 where t+1 starts an episode, nor past the end.
+    flags = jnp.zeros((length, *(1,) * (states.ndim - 2)), bool) if resets is None else resets
+    next_resets = jnp.concatenate([flags[1:], jnp.ones_like(flags[:1])])
+    time_invariant = a.shape[0] == 1 and length != 1
+    a_next = a if time_invariant else jnp.concatenate([a[1:], jnp.zeros_like(a[:1])])
+    adjoint = _scan_states(a_next, g, next_resets, jnp.zeros_like(h0), reverse=True)
+    previous = jnp.concatenate([h0[None], states[:-1]])
+    if resets is not None:
+        previous = jnp.where(resets[..., None], jnp.zeros((), previous.dtype), previous)
+    grad_a = _sum_to_shape(previous * adjoint, a.shape)
+    a0 = jnp.broadcast_to(a[0], h0.shape)
+    grad_h0 = a0 * adjoint[0] if resets is None else jnp.where(resets[0][..., None], 0, a0 * adjoint[0])
+    return grad_a, adjoint, None, grad_h0
+
+
+_sequential_scan.defvjp(_sequential_scan_fwd, _sequential_scan_bwd)
+
+
+def _sum_to_shape(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Sum `x` over the axes where `shape` was broadcast (size 1), back to `shape`."""
+    axes = tuple(i for i, (n, m) in enumerate(zip(shape, x.shape)) if n == 1 and m != 1)
+    return jnp.sum(x, axis=axes, keepdims=True).reshape(shape)
 
 
 def _combine(left: tuple[jax.Array, jax.Array], right: tuple[jax.Array, jax.Array]):

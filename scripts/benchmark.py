@@ -78,7 +78,7 @@ SUITES: dict[str, Suite] = {
     ),
     "ppo-speed": "scripts.ppo_speed:run",
     "sac-speed": "scripts.sac_speed:run",
-    "kernels": "scripts.kernel_benchmark:run",
+    "kernels": "scripts.kernel_benchmark:suite",
     "pomdp": "scripts.pomdp_benchmark:run",
     "pomdp-speed": "scripts.pomdp_benchmark:run_speed",
 }

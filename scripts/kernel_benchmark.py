@@ -172,6 +172,12 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def suite(out_dir: pathlib.Path | None, quick: bool) -> dict:
+    """The `kernels` suite of scripts/benchmark.py: the rows, and these tables as the report body."""
+    rows = run(out_dir, quick)
+    return {"rows": rows, "markdown": format_table(rows)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, skip the largest sizes")
