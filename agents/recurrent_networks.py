@@ -17,6 +17,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from agents.networks import MLP
+
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "leaky_relu": nn.leaky_relu}
 
 
@@ -65,22 +67,6 @@ class OrthogonalMLP(nn.Module):
         return nn.Dense(self.out, kernel_init=orthogonal(self.out_gain))(x)
 
 
-class PlainMLP(nn.Module):
-    """PPO's original head: hidden layers with flax's default init, variance-scaled output."""
-
-    hidden: Sequence[int]
-    out: int
-    activation: Callable
-    final_scale: float = 1.0
-
-    @nn.compact
-    def __call__(self, x):
-        for width in self.hidden:
-            x = self.activation(nn.Dense(width)(x))
-        init = nn.initializers.variance_scaling(self.final_scale, "fan_avg", "uniform")
-        return nn.Dense(self.out, kernel_init=init)(x)
-
-
 class PlainEmbedding(nn.Module):
     width: int
 
@@ -102,7 +88,7 @@ def build_networks(encoder: Sequence[int], hidden: Sequence[int], activation: st
         enc = OrthogonalMLP(tuple(encoder), None, act, math.sqrt(2))
     else:
         enc = PlainEmbedding(memory_width) if memory_width else None
-    return enc, PlainMLP(tuple(hidden), action_dim, act, 0.01), PlainMLP(tuple(hidden), 1, act, 1.0)
+    return enc, MLP(tuple(hidden), action_dim, act, 0.01), MLP(tuple(hidden), 1, act, 1.0)
 
 
 def encoder_width(encoder: Sequence[int], memory_width: int | None, input_dim: int) -> int:

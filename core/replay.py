@@ -39,13 +39,18 @@ def init(example: PyTree, capacity: int) -> ReplayState:
 
 def add(state: ReplayState, batch: PyTree) -> ReplayState:
     """Append a batch of items (leading axis B <= capacity), overwriting the oldest rows when full."""
-    batch_size = jax.tree.leaves(batch)[0].shape[0]
-    rows = (state.position + jnp.arange(batch_size)) % state.capacity
-    data = jax.tree.map(lambda buf, x: buf.at[rows].set(x.astype(buf.dtype)), state.data, batch)
+    return _append_rows(state, batch)
+
+
+def _append_rows(state, rows_data: PyTree):
+    """Write along the leading (row or time) axis of a circular buffer; shared by both buffer kinds."""
+    count = jax.tree.leaves(rows_data)[0].shape[0]
+    rows = (state.position + jnp.arange(count)) % state.capacity
+    data = jax.tree.map(lambda buf, x: buf.at[rows].set(x.astype(buf.dtype)), state.data, rows_data)
     return state.replace(
         data=data,
-        position=(state.position + batch_size) % state.capacity,
-        size=jnp.minimum(state.size + batch_size, state.capacity),
+        position=(state.position + count) % state.capacity,
+        size=jnp.minimum(state.size + count, state.capacity),
     )
 
 
@@ -85,14 +90,7 @@ def sequence_init(example: PyTree, capacity: int, num_envs: int) -> SequenceStat
 
 def sequence_add(state: SequenceState, steps: PyTree) -> SequenceState:
     """Append a block of steps `[T, num_envs, ...]` in time order."""
-    length = jax.tree.leaves(steps)[0].shape[0]
-    rows = (state.position + jnp.arange(length)) % state.capacity
-    data = jax.tree.map(lambda buf, x: buf.at[rows].set(x.astype(buf.dtype)), state.data, steps)
-    return state.replace(
-        data=data,
-        position=(state.position + length) % state.capacity,
-        size=jnp.minimum(state.size + length, state.capacity),
-    )
+    return _append_rows(state, steps)
 
 
 def sequence_sample(state: SequenceState, key: jax.Array, batch_size: int, length: int) -> PyTree:
