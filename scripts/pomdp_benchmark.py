@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -29,7 +28,7 @@ import numpy as np
 
 import envs
 from agents.icrl import ICRLConfig, paper_config
-from agents.ppo import make_train
+from scripts.ppo_speed import compile_and_run
 
 MEMORIES = ("s5", "s4d", "selective", "gru", "lstm", "none")
 PAPER_ENVS = ("PositionOnlyCartPoleHard", "NoisyPositionOnlyCartPoleHard", "PositionOnlyPendulumHard",
@@ -41,16 +40,8 @@ QUICK_STEPS = 204_800
 
 def timed_train(config, env_name: str, total_steps: int, seeds: int) -> dict:
     """Compile and run `jit(vmap(train))` over `seeds`; per-update mean episode returns `[seeds, updates]`."""
-    env = envs.make(env_name)
-    train = jax.jit(jax.vmap(make_train(config, env, total_steps)))
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    start = time.perf_counter()
-    compiled = train.lower(keys).compile()
-    compile_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    _, (_, episodes) = compiled(keys)
+    _, episodes, compile_seconds, seconds = compile_and_run(config, envs.make(env_name), total_steps, seeds)
     returns = np.asarray(episodes["return_sum"]) / np.maximum(np.asarray(episodes["episodes"]), 1)
-    seconds = time.perf_counter() - start
     finished = np.asarray(episodes["episodes"]) > 0
     return {"returns": np.where(finished, returns, np.nan), "compile_seconds": compile_seconds,
             "run_seconds": seconds, "steps_per_second": total_steps * seeds / seconds}

@@ -25,17 +25,21 @@ from core.loops.on_policy import evaluate_policy
 TOTAL_STEPS = 499_712  # PureJaxRL's 5e5, rounded down to whole 512-step iterations
 
 
-def measure(label: str, config: PPOConfig, total_steps: int, seeds: int) -> dict:
-    env = envs.make("jax:CartPole-v1")
+def compile_and_run(config: PPOConfig, env, total_steps: int, seeds: int):
+    """`jit(vmap(train))` over `seeds`, compiled and run apart: (carry, episode stats, compile s, run s)."""
     train = jax.jit(jax.vmap(make_train(config, env, total_steps)))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     start = time.perf_counter()
     compiled = train.lower(keys).compile()
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    carry, (_, episodes) = compiled(keys)
-    jax.block_until_ready(carry)
-    seconds = time.perf_counter() - start
+    carry, (_, episodes) = jax.block_until_ready(compiled(keys))
+    return carry, episodes, compile_seconds, time.perf_counter() - start
+
+
+def measure(label: str, config: PPOConfig, total_steps: int, seeds: int) -> dict:
+    env = envs.make("jax:CartPole-v1")
+    carry, episodes, compile_seconds, seconds = compile_and_run(config, env, total_steps, seeds)
     agent = PPO(config, env.spec)
     evaluate = jax.jit(jax.vmap(lambda p, k: evaluate_policy(agent, env, p, k, 20)))
     returns = np.asarray(evaluate(carry.agent.params, jax.random.split(jax.random.PRNGKey(1), seeds)))
