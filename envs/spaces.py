@@ -99,7 +99,8 @@ def from_gymnasium(space) -> Space:
         return MultiDiscrete(tuple(int(n) for n in space.nvec))
     if isinstance(space, gymnasium.spaces.Box):
         return Box(np.asarray(space.low), np.asarray(space.high), tuple(space.shape), np.dtype(space.dtype))
-    raise ValueError(f"unsupported gymnasium space {type(space).__name__}; only Box, Discrete and 1-D MultiDiscrete are supported")
+    raise ValueError(f"unsupported gymnasium space {type(space).__name__}; "
+                     "only Box, Discrete and 1-D MultiDiscrete are supported")
 
 
 def to_gymnasium(space: Space):

@@ -5,7 +5,7 @@ Plain functions on param dicts, so every layer is an explicit `init` plus pure `
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -116,7 +116,8 @@ class S4DCell:
         # Free response of the carried state: 2 Re sum_n C_n A_bar_n^(l+1) h_n.
         y = y + 2 * jnp.einsum("hn,hnl,...hn->l...h", c, powers * a_bar[..., None], carry).real
         # Final state x_{L-1} = A_bar^L h + sum_k A_bar^(L-1-k) B_bar u_k, for handing on to the next chunk.
-        last = (powers[..., -1] * a_bar) * carry + jnp.einsum("hnl,l...h->...hn", powers[..., ::-1] * b_bar[..., None], z)
+        driven = jnp.einsum("hnl,l...h->...hn", powers[..., ::-1] * b_bar[..., None], z)
+        last = (powers[..., -1] * a_bar) * carry + driven
         return last, y
 
 

@@ -173,7 +173,8 @@ def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, sec
 
     (out_dir / "results.json").write_text(json.dumps(rows, indent=2))
     devices = ", ".join(str(d) for d in jax.devices())
-    parts = [f"# Benchmark `{name}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, devices: {devices}, total {seconds:.0f} s\n",
+    parts = [f"# Benchmark `{name}`\n",
+             f"{time.strftime('%Y-%m-%d %H:%M')}, devices: {devices}, total {seconds:.0f} s\n",
              "Return: final deterministic evaluation, mean +- std over seeds. steps/s: median over logged chunks "
              "after the first (which includes compilation). Wall time: per run, including compilation.\n"
              if run_dirs else "", markdown if markdown is not None else markdown_table(rows)]

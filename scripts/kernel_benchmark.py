@@ -80,8 +80,8 @@ def bench_recurrence(length: int, bandwidth: float, repeats: int) -> list[dict]:
     elements = b.size
     rows = []
     for method in ("sequential", "parallel", "chunked", "auto"):
-        forward = jax.jit(lambda a, b, r: kernels.linear_recurrence(a, b, r, method=method))
-        loss = lambda a, b, r: jnp.sum(jnp.abs(kernels.linear_recurrence(a, b, r, method=method)) ** 2)
+        forward = jax.jit(lambda a, b, r, method=method: kernels.linear_recurrence(a, b, r, method=method))
+        loss = lambda a, b, r, method=method: jnp.sum(jnp.abs(kernels.linear_recurrence(a, b, r, method=method)) ** 2)
         forward_backward = jax.jit(jax.grad(loss, argnums=(0, 1)))
         fwd_s, _ = timed(forward, decay, b, resets, repeats=repeats)
         fb_s, fb_first = timed(forward_backward, decay, b, resets, repeats=repeats)
@@ -143,8 +143,8 @@ def run(out_dir: pathlib.Path | None, quick: bool) -> list[dict]:
 def format_table(rows: list[dict]) -> str:
     machine = rows[0]
     lines = [
-        f"backend {machine['backend']} ({machine['device']}); copy bandwidth at start {machine['copy_bandwidth_GBps']:.2f} GB/s;"
-        f" auto -> {machine['auto_method']}",
+        f"backend {machine['backend']} ({machine['device']}); "
+        f"copy bandwidth at start {machine['copy_bandwidth_GBps']:.2f} GB/s; auto -> {machine['auto_method']}",
         "",
         f"linear_recurrence, c64, B={RECURRENCE_BATCH}, P={RECURRENCE_STATES}, resets p=0.01; bytes/element: "
         f"fwd {FORWARD_BYTES}, fwd+bwd {FORWARD_BACKWARD_BYTES}",
@@ -155,8 +155,9 @@ def format_table(rows: list[dict]) -> str:
     for r in rows:
         if r["kind"] == "recurrence":
             method = r["method"] if r["method"] != "auto" else f"auto ({r['resolves_to']})"
-            lines.append(f"| {r['T']} | {method} | {r['fwd_elements_per_s'] / 1e6:.1f} | {r['fwd_bandwidth_fraction']:.2f}"
-                         f" | {r['fwdbwd_elements_per_s'] / 1e6:.1f} | {r['fwdbwd_bandwidth_fraction']:.2f}"
+            lines.append(f"| {r['T']} | {method} | {r['fwd_elements_per_s'] / 1e6:.1f}"
+                         f" | {r['fwd_bandwidth_fraction']:.2f} | {r['fwdbwd_elements_per_s'] / 1e6:.1f}"
+                         f" | {r['fwdbwd_bandwidth_fraction']:.2f}"
                          f" | {r['copy_bandwidth_GBps']:.2f} | {r['fwdbwd_compile_s']:.2f} |")
     lines += [
         "",

@@ -5,8 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kernels import linear_recurrence
-from kernels import recurrence
+from kernels import linear_recurrence, recurrence
 
 T, BATCH, N = 37, 3, 4
 TOL = 1e-5
@@ -108,7 +107,8 @@ def test_all_methods_match_python_loop(dtype, time_invariant):
     cases = METHOD_CASES[:2] if time_invariant else METHOD_CASES
     for method, options in cases:
         value, grads = _value_and_grads(
-            lambda a, b, h: linear_recurrence(a, b, resets, h, method=method, **options), a, b, h0
+            lambda a, b, h, method=method, options=options: linear_recurrence(a, b, resets, h, method=method,
+                                                                              **options), a, b, h0
         )
         label = f"{method} {options}"
         assert relative_error(value, ref_value) < TOL, label
