@@ -21,7 +21,9 @@ matmuls cost per token, so more, narrower minibatches favour S5.
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -33,7 +35,7 @@ import numpy as np
 import envs
 from agents.icrl import ICRLConfig, paper_config
 from kernels.recurrence import default_method
-from scripts.ppo_speed import compile_and_run
+from scripts.ppo_speed import compile_and_run, compile_train
 
 MEMORIES = ("s5", "s4d", "selective", "gru", "lstm", "none")
 PAPER_ENVS = ("PositionOnlyCartPoleHard", "NoisyPositionOnlyCartPoleHard", "PositionOnlyPendulumHard",
@@ -126,16 +128,30 @@ def plot_curves(results: dict, total: int, path: Path) -> None:
     plt.close(fig)
 
 
-def speed_rows(configs: dict, env_name: str, iterations: int) -> list[dict]:
-    """Env steps/s and compile time of each config (one seed), with ratios to the GRU row of the same update."""
-    rows = []
+def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -> list[dict]:
+    """Env steps/s and compile time of each config (one seed), with ratios to the GRU row of the same update.
+
+    All configs are compiled first; then their whole trainings run in turn, `rounds` times, and each row keeps its
+    median. Taking turns spreads the shared machine's slow spells over every config instead of one.
+    """
+    env = envs.make(env_name)
+    compiled, compile_seconds, seconds = {}, {}, {label: [] for label in configs}
     for label, config in configs.items():
         total = config.num_envs * config.num_steps * iterations
-        r = timed_train(config, env_name, total, 1)
+        compiled[label] = compile_train(config, env, total, 1)
+        compile_seconds[label] = compiled[label][2]
+    for _ in range(rounds):
+        for label, (train, keys, _) in compiled.items():
+            start = time.perf_counter()
+            jax.block_until_ready(train(keys))
+            seconds[label].append(time.perf_counter() - start)
+    rows = []
+    for label, config in configs.items():
+        run_seconds = statistics.median(seconds[label])
         rows.append({"config": label, "envs_x_steps": f"{config.num_envs} x {config.num_steps}",
                      "epochs_x_minibatches": f"{config.update_epochs} x {config.num_minibatches}",
-                     "steps_per_second": round(r["steps_per_second"]),
-                     "compile_seconds": round(r["compile_seconds"], 1), "run_seconds": round(r["run_seconds"], 1)})
+                     "steps_per_second": round(config.num_envs * config.num_steps * iterations / run_seconds),
+                     "compile_seconds": round(compile_seconds[label], 1), "run_seconds": round(run_seconds, 2)})
         print(rows[-1], flush=True)
     for row in rows:
         gru = next(g for g in rows if g["config"].startswith("gru") and g["epochs_x_minibatches"]
@@ -148,7 +164,7 @@ def speed_rows(configs: dict, env_name: str, iterations: int) -> list[dict]:
 def sequence_1024(quick: bool) -> list[dict]:
     base = dataclasses.replace(ICRLConfig(), num_envs=16, num_steps=1024)
     configs = {f"{m} (icrl CPU preset)": dataclasses.replace(base, memory=m) for m in ("s5", "gru", "lstm")}
-    return speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4)
+    return speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4, rounds=1 if quick else 3)
 
 
 # (epochs, minibatches, iterations timed, iterations with --quick) of each PPO update compared by pomdp-speed.
@@ -162,7 +178,8 @@ def paper_network(quick: bool) -> list[dict]:
         configs = {f"s5 4 x 256, {update} update": paper_config(**shape),
                    f"gru 1 x 256, {update} update": paper_config(memory="gru", memory_layers=1, **shape),
                    f"lstm 1 x 256, {update} update": paper_config(memory="lstm", memory_layers=1, **shape)}
-        rows += speed_rows(configs, "pomdp:RepeatPreviousHard", quick_iterations if quick else iterations)
+        rows += speed_rows(configs, "pomdp:RepeatPreviousHard", quick_iterations if quick else iterations,
+                           rounds=1 if quick else 3)
     return rows
 
 

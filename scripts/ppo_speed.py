@@ -25,13 +25,18 @@ from core.loops.on_policy import evaluate_policy
 TOTAL_STEPS = 499_712  # PureJaxRL's 5e5, rounded down to whole 512-step iterations
 
 
-def compile_and_run(config: PPOConfig, env, total_steps: int, seeds: int):
-    """`jit(vmap(train))` over `seeds`, compiled and run apart: (carry, episode stats, compile s, run s)."""
+def compile_train(config: PPOConfig, env, total_steps: int, seeds: int):
+    """`jit(vmap(train))` over `seeds`, compiled ahead of time: (compiled train, its seed keys, compile s)."""
     train = jax.jit(jax.vmap(make_train(config, env, total_steps)))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     start = time.perf_counter()
     compiled = train.lower(keys).compile()
-    compile_seconds = time.perf_counter() - start
+    return compiled, keys, time.perf_counter() - start
+
+
+def compile_and_run(config: PPOConfig, env, total_steps: int, seeds: int):
+    """`jit(vmap(train))` over `seeds`, compiled and run apart: (carry, episode stats, compile s, run s)."""
+    compiled, keys, compile_seconds = compile_train(config, env, total_steps, seeds)
     start = time.perf_counter()
     carry, (_, episodes) = jax.block_until_ready(compiled(keys))
     return carry, episodes, compile_seconds, time.perf_counter() - start
