@@ -14,36 +14,12 @@ import math
 from collections.abc import Callable, Sequence
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
 from agents.networks import MLP
+from kernels.blocks import orthogonal
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "leaky_relu": nn.leaky_relu}
-
-
-def orthogonal(gain: float = 1.0):
-    """Orthogonal init by Gram-Schmidt on a Gaussian matrix (Haar-distributed, like QR with sign correction).
-
-    Matmuls only: under `jit(vmap(train))` on the CPU, flax's QR-based init made the whole compiled training hang
-    in this JAX version (a LAPACK custom call inside the vmapped program).
-    """
-
-    def init(key, shape, dtype=jnp.float32):
-        rows, cols = shape
-        tall = rows >= cols
-        a = jax.random.normal(key, (rows, cols) if tall else (cols, rows))
-
-        def add_column(q, j):
-            v = a[:, j]
-            for _ in range(2):  # twice is enough (Kahan): orthogonal to float precision
-                v = v - q @ (q.T @ v)
-            return q.at[:, j].set(v / jnp.linalg.norm(v)), None
-
-        q, _ = jax.lax.scan(add_column, jnp.zeros_like(a), jnp.arange(a.shape[1]))
-        return (gain * (q if tall else q.T)).astype(dtype)
-
-    return init
 
 
 class OrthogonalMLP(nn.Module):

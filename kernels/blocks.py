@@ -19,6 +19,32 @@ def lecun_normal(key: jax.Array, shape: tuple[int, ...], fan_in: int | None = No
     return jax.random.normal(key, shape) / jnp.sqrt(fan_in)
 
 
+def orthogonal(gain: float = 1.0):
+    """Orthogonal init `(key, shape, dtype) -> [rows, cols]`: Gram-Schmidt on a Gaussian matrix, which gives the
+    same Haar-distributed matrix as QR with sign correction (jax's and flax's `orthogonal`).
+
+    Matmuls only, because a QR inside a compiled program is a LAPACK custom call, and on the CPU (jaxlib 0.10)
+    such a `jit(vmap(train))` hung: with QR-initialised GRU weights (64 and 256 wide), the second call of the same
+    compiled PPO training deadlocked.
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        rows, cols = shape
+        tall = rows >= cols
+        a = jax.random.normal(key, (rows, cols) if tall else (cols, rows))
+
+        def add_column(q, j):
+            v = a[:, j]
+            for _ in range(2):  # twice is enough (Kahan): orthogonal to float precision
+                v = v - q @ (q.T @ v)
+            return q.at[:, j].set(v / jnp.linalg.norm(v)), None
+
+        q, _ = jax.lax.scan(add_column, jnp.zeros_like(a), jnp.arange(a.shape[1]))
+        return (gain * (q if tall else q.T)).astype(dtype)
+
+    return init
+
+
 def dense_init(key: jax.Array, in_dim: int, out_dim: int) -> dict:
     return {"kernel": lecun_normal(key, (in_dim, out_dim)), "bias": jnp.zeros((out_dim,))}
 

@@ -110,4 +110,4 @@ class LSTMCell:
 def _orthogonal_blocks(key: jax.Array, size: int, count: int) -> jax.Array:
     """`count` orthogonal [size, size] blocks side by side: [size, count*size] (keeps early gradients sane)."""
     keys = jax.random.split(key, count)
-    return jnp.concatenate([jax.nn.initializers.orthogonal()(k, (size, size)) for k in keys], axis=1)
+    return jnp.concatenate([blocks.orthogonal()(k, (size, size)) for k in keys], axis=1)

@@ -116,12 +116,11 @@ class MetaProjection(JaxEnv):
         starts = tuple(state for state, _ in resets)
         start_obs = jnp.stack([self._pad(step.obs) for _, step in resets])
         task = jax.random.randint(task_key, (), 0, len(self.bases))
-        orthogonal = jax.nn.initializers.orthogonal(scale=self.gain)
-        obs_map = orthogonal(obs_key, (self.out_dim, self.in_dim), jnp.float32)
+        obs_map = self.gain * _random_orthogonal(obs_key, self.out_dim, self.in_dim)
         if self._discrete or not self.project_actions:
             action_map = jnp.eye(self.action_dim)
         else:
-            action_map = jax.nn.initializers.orthogonal()(act_key, (self.action_dim, self.action_dim), jnp.float32)
+            action_map = _random_orthogonal(act_key, self.action_dim, self.action_dim)
         zero, false = jnp.zeros((), jnp.float32), jnp.zeros((), bool)
         state = MetaState(starts, starts, start_obs, task, obs_map, action_map, jnp.zeros((), jnp.int32),
                           start_obs[task], zero, false, jnp.ones((), bool), jnp.zeros(self.action_dim),
@@ -214,3 +213,21 @@ def meta_from_names(base: str, **kwargs) -> MetaProjection:
 
 
 __all__ = ["EnvState", "MetaProjection", "MetaState", "meta_from_names", "projected_cartpole"]
+
+
+def _random_orthogonal(key: jax.Array, rows: int, cols: int) -> jax.Array:
+    """A Haar-random `[rows, cols]` matrix with orthonormal columns (rows >= cols) or rows, by Gram-Schmidt.
+
+    Not `jax.nn.initializers.orthogonal`: its QR is a LAPACK call, and QR inside compiled trainings deadlocked on
+    this CPU's jaxlib (see kernels.blocks.orthogonal, which envs may not import); this env draws a projection at
+    every reset. The same Gaussian draw and column order give the matrix that QR with sign correction gives.
+    """
+    tall = rows >= cols
+    a = jax.random.normal(key, (rows, cols) if tall else (cols, rows))
+    q = jnp.zeros_like(a)
+    for j in range(a.shape[1]):  # the smaller side, a dozen at most in the spec's tasks: unrolled
+        v = a[:, j]
+        for _ in range(2):  # twice is enough (Kahan)
+            v = v - q @ (q.T @ v)
+        q = q.at[:, j].set(v / jnp.linalg.norm(v))
+    return q if tall else q.T

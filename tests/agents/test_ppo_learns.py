@@ -34,7 +34,9 @@ def test_ppo_reaches_475_on_jax_cartpole_through_the_run_driver(tmp_path):
 
 
 def test_recurrent_ppo_with_a_gru_learns_jax_cartpole():
-    config = PPOConfig(memory="gru", memory_size=64, num_envs=16, num_steps=64, lr=1e-3, anneal_lr_steps=200_704)
+    # lr 2e-3: all of seeds 0-3 reach 500 under vmap; at 1e-3 one run in four stalled near 150 and the result
+    # turned on rounding (a change of init at float precision moved seed 0 from 500 to 309).
+    config = PPOConfig(memory="gru", memory_size=64, num_envs=16, num_steps=64, lr=2e-3, anneal_lr_steps=200_704)
     assert train_and_evaluate("jax:CartPole-v1", config, 200_704) >= 475
 
 
