@@ -212,9 +212,6 @@ def meta_from_names(base: str, **kwargs) -> MetaProjection:
     return MetaProjection(tuple(make(name) for name in names), **kwargs)
 
 
-__all__ = ["EnvState", "MetaProjection", "MetaState", "meta_from_names", "projected_cartpole"]
-
-
 def _random_orthogonal(key: jax.Array, rows: int, cols: int) -> jax.Array:
     """A Haar-random `[rows, cols]` matrix with orthonormal columns (rows >= cols) or rows, by Gram-Schmidt.
 
@@ -231,3 +228,6 @@ def _random_orthogonal(key: jax.Array, rows: int, cols: int) -> jax.Array:
             v = v - q @ (q.T @ v)
         q = q.at[:, j].set(v / jnp.linalg.norm(v))
     return q if tall else q.T
+
+
+__all__ = ["EnvState", "MetaProjection", "MetaState", "meta_from_names", "projected_cartpole"]
