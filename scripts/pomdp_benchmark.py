@@ -135,11 +135,9 @@ def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -
     median. Taking turns spreads the shared machine's slow spells over every config instead of one.
     """
     env = envs.make(env_name)
-    compiled, compile_seconds, seconds = {}, {}, {label: [] for label in configs}
-    for label, config in configs.items():
-        total = config.num_envs * config.num_steps * iterations
-        compiled[label] = compile_train(config, env, total, 1)
-        compile_seconds[label] = compiled[label][2]
+    steps = {label: config.num_envs * config.num_steps * iterations for label, config in configs.items()}
+    compiled = {label: compile_train(config, env, steps[label], 1) for label, config in configs.items()}
+    seconds = {label: [] for label in configs}
     for _ in range(rounds):
         for label, (train, keys, _) in compiled.items():
             start = time.perf_counter()
@@ -150,8 +148,8 @@ def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -
         run_seconds = statistics.median(seconds[label])
         rows.append({"config": label, "envs_x_steps": f"{config.num_envs} x {config.num_steps}",
                      "epochs_x_minibatches": f"{config.update_epochs} x {config.num_minibatches}",
-                     "steps_per_second": round(config.num_envs * config.num_steps * iterations / run_seconds),
-                     "compile_seconds": round(compile_seconds[label], 1), "run_seconds": round(run_seconds, 2)})
+                     "steps_per_second": round(steps[label] / run_seconds),
+                     "compile_seconds": round(compiled[label][2], 1), "run_seconds": round(run_seconds, 2)})
         print(rows[-1], flush=True)
     for row in rows:
         gru = next(g for g in rows if g["config"].startswith("gru") and g["epochs_x_minibatches"]
