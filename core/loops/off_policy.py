@@ -85,6 +85,11 @@ def _learn(agent, carry: OffPolicyCarry, num_updates: int) -> tuple[OffPolicyCar
 class OffPolicyLoop:
     """`init_carry`, `advance` (exactly `chunk_steps` env steps), `evaluate` and `close` for one agent and env."""
 
+    @staticmethod
+    def iteration_steps(agent_config) -> int:
+        """Env steps of one loop iteration (one vmapped env step); budgets and intervals are whole iterations."""
+        return agent_config.num_envs
+
     def __init__(self, agent, env, chunk_steps: int, seed: int):
         self.agent = agent
         self.env = env

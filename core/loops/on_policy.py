@@ -147,6 +147,11 @@ def evaluate_policy(agent, env: JaxEnv, params, key: jax.Array, episodes: int) -
 class OnPolicyLoop:
     """`init_carry`, `advance` (exactly `chunk_steps` env steps), `evaluate` and `close` for one agent and env."""
 
+    @staticmethod
+    def iteration_steps(agent_config) -> int:
+        """Env steps of one PPO iteration (a num_envs x num_steps rollout); budgets are whole iterations."""
+        return agent_config.num_envs * agent_config.num_steps
+
     def __init__(self, agent, env, chunk_steps: int, seed: int):
         per_iteration = steps_per_iteration(agent)
         if chunk_steps % per_iteration:
