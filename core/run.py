@@ -6,8 +6,6 @@ Knows nothing about particular agents: it gets a built agent, an env and a loop 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +14,10 @@ import numpy as np
 
 from core.checkpoint import Checkpointer
 from core.config import RunConfig, check_same_run, to_json
+from core.files import write_json_atomically
 from core.logging import RunLogger
 from core.loops.driver import Schedule, drive, trim_metrics
 from core.plotting import plot_learning_curves
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    """Write to a temporary file and rename, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
 
 
 def prepare_run_dir(run_dir: Path, config_json: dict) -> bool:
