@@ -24,11 +24,15 @@ def _to_float(value) -> float:
 class RunLogger:
     """Writes `metrics.jsonl` and tensorboard events in `run_dir`, and drives a progress bar."""
 
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0, show_progress: bool = True):
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0, show_progress: bool = True,
+                 resuming: bool = False):
         self.run_dir = Path(run_dir)
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        # A resumed run purges the events an interrupted invocation wrote after its checkpoint, so TensorBoard's
+        # curves, like metrics.jsonl, hold each step once.
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=start_step if resuming else None)
         self.jsonl = open(self.run_dir / "metrics.jsonl", "a", buffering=1)
         self.total_steps = total_steps
+        self.records_written = 0
         self.recent_return = math.nan
         self._last_time = time.perf_counter()
         self._last_step = start_step
@@ -60,6 +64,8 @@ class RunLogger:
             if math.isfinite(value):
                 self.writer.add_scalar(key, value, step)
         self.jsonl.write(json.dumps({"step": int(step), "time": time.time(), **record}) + "\n")
+        self.writer.flush()  # a killed run keeps its events up to the last chunk
+        self.records_written += 1
         self._advance(step, record)
         return record
 

@@ -1,11 +1,16 @@
 """One training run, end to end: run dir, config, resume, the loop driver, final evaluation and plot.
 
 Knows nothing about particular agents: it gets a built agent, an env and a loop object (see core/loops).
+
+A start that fails (bad config, a crash in the first chunk) leaves nothing behind: the run dir is only read
+until the learner is built and restored, and a fresh run dir is removed again if no chunk of it completed.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +18,60 @@ import jax
 import numpy as np
 
 from core.checkpoint import Checkpointer
-from core.config import RunConfig, check_same_run, to_json
+from core.config import ConfigError, RunConfig, check_same_run, to_json
 from core.files import write_json_atomically
 from core.logging import RunLogger
 from core.loops.driver import Schedule, drive, trim_metrics
 from core.plotting import plot_learning_curves
 
+# Exit status of a run that paused (Ctrl-C, SIGTERM, --stop-after) with a checkpoint, to be resumed: not 0, so
+# `train && evaluate` does not evaluate a half-trained agent; 75 is EX_TEMPFAIL ("try again later").
+PAUSED_EXIT_STATUS = 75
 
-def prepare_run_dir(run_dir: Path, config_json: dict) -> bool:
-    """Create the run dir with `config.json`, or check it belongs to this run. Returns True when resuming."""
+
+@dataclass(frozen=True)
+class RunOutcome:
+    summary: dict  # the final evaluation; empty when paused
+    step: int
+    pause_reason: str | None = None  # why the run paused ("interrupted", "--stop-after N"); None when finished
+
+    @property
+    def paused(self) -> bool:
+        return self.pause_reason is not None
+
+
+def load_config_json(path: Path) -> dict:
+    """A run's `config.json`, with errors that name the file and the problem."""
+    try:
+        saved = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: invalid JSON at line {error.lineno}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
+    if not isinstance(saved, dict) or not all(isinstance(saved.get(k), dict) for k in ("run", "agent")):
+        raise ConfigError(f"{path}: expected an object with 'run' and 'agent' objects, got {_describe(saved)}")
+    return saved
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"an object with keys {sorted(value)}"
+    return f"a JSON {type(value).__name__}"
+
+
+def saved_run_config(run_dir: Path, config_json: dict) -> dict | None:
+    """The saved config when `run_dir` holds this run (None when it is new or an empty folder). Reads only."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir {run_dir} is a file, not a run directory")
     config_path = run_dir / "config.json"
     if config_path.exists():
-        check_same_run(json.loads(config_path.read_text()), config_json)
-        return True
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(config_path, config_json)
-    return False
+        saved = load_config_json(config_path)
+        check_same_run(saved, config_json)
+        return saved
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ConfigError(f"--run-dir {run_dir} is a folder that holds no run (no config.json); "
+                          f"give a new or empty folder")
+    return None
 
 
 def eval_summary(returns: np.ndarray) -> dict:
@@ -46,32 +89,67 @@ def schedule_for(run: RunConfig) -> Schedule:
     )
 
 
-def train(run: RunConfig, agent_config: Any, loop, run_dir: Path) -> dict:
-    """Train (or resume) into `run_dir`. Returns the final evaluation summary, or `{}` when paused early."""
+def train(run: RunConfig, agent_config: Any, loop, run_dir: Path) -> RunOutcome:
+    """Train (or resume, or extend) the run in `run_dir`."""
     run_dir = Path(run_dir)
     config_json = to_json(run, agent_config)
-    resuming = prepare_run_dir(run_dir, config_json)
-    checkpointer = Checkpointer(run_dir / "checkpoints")
+    saved = saved_run_config(run_dir, config_json)
+    existed_empty = saved is None and run_dir.is_dir()
     carry = loop.init_carry(jax.random.PRNGKey(run.seed))
-    start = 0
-    if resuming and checkpointer.latest_step() is not None:
-        carry, extra = checkpointer.restore(carry)
-        start = int(extra["step"])
+    start, checkpointer = 0, None
+    if saved is not None:
+        checkpointer = Checkpointer(run_dir / "checkpoints")
+        if checkpointer.latest_step() is not None:
+            carry, extra = checkpointer.restore(carry)
+            start = int(extra["step"])
+        if start > run.total_steps:
+            raise ConfigError(f"the run in {run_dir} is at step {start}, past --total-steps {run.total_steps}")
+        if start == run.total_steps and (run_dir / "eval.json").is_file():
+            print(f"{run_dir} already finished at step {start}; give a larger --total-steps to extend it")
+            return RunOutcome(json.loads((run_dir / "eval.json").read_text()), start)
+    _write_config(run_dir, saved, config_json)
+    if saved is not None:
         trim_metrics(run_dir, start)
         print(f"resuming {run_dir} from step {start}")
-    logger = RunLogger(run_dir, run.total_steps, start, show_progress=run.progress)
-    schedule = schedule_for(run)
+    checkpointer = checkpointer or Checkpointer(run_dir / "checkpoints")
+    logger = RunLogger(run_dir, run.total_steps, start, show_progress=run.progress, resuming=saved is not None)
+    failed_start = False
     try:
         evaluate = lambda c: loop.evaluate(c, run.eval_episodes)
-        result = drive(carry, start, loop.advance, evaluate, schedule, logger, checkpointer)
+        result = drive(carry, start, loop.advance, evaluate, schedule_for(run), logger, checkpointer)
+    except BaseException:
+        failed_start = saved is None and not logger.records_written
+        raise
     finally:
         logger.close()
         checkpointer.close()
+        if failed_start:
+            _discard_new_run(run_dir, existed_empty)
     if not result.finished:
-        print(f"paused at step {result.step}; rerun the same command to resume")
-        return {}
+        return RunOutcome({}, result.step, result.pause_reason)
     returns = result.last_eval if result.last_eval is not None else loop.evaluate(result.carry, run.eval_episodes)
     summary = {**eval_summary(returns), "step": result.step}
     write_json_atomically(run_dir / "eval.json", summary)
     plot_learning_curves({run.agent: [run_dir]}, run_dir / "learning_curve.png")
-    return summary
+    return RunOutcome(summary, result.step)
+
+
+def _write_config(run_dir: Path, saved: dict | None, config_json: dict) -> None:
+    """A new run's config; for a resumed run only a new total (an extension), the one change it may take."""
+    if saved is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(run_dir / "config.json", config_json)
+        return
+    old_total, new_total = saved["run"].get("total_steps"), config_json["run"]["total_steps"]
+    if old_total != new_total:
+        print(f"total steps of {run_dir}: {old_total} -> {new_total}")
+        write_json_atomically(run_dir / "config.json", {**saved, "run": {**saved["run"], "total_steps": new_total}})
+
+
+def _discard_new_run(run_dir: Path, keep_folder: bool) -> None:
+    """Remove what this invocation wrote into a new run dir that failed before completing a chunk."""
+    if not keep_folder:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for child in run_dir.iterdir():
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)

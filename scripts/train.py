@@ -7,6 +7,7 @@ Each agent adds its own options; `--agent NAME --help` lists them. Rerunning the
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -46,35 +47,70 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train as the command line says; returns the final evaluation, or `{}` when the run paused."""
     import envs
+    from core.budget import round_budget
     from core.config import default_run_dir, validate
     from core.run import train
+    from core.validation import check_config
 
     argv = sys.argv[1:] if argv is None else argv
     entry, args = parse_args(argv)
     run = dataclasses.replace(args.run, agent=entry.name)
     validate(run)
+    check_config(args.hparams)
+    run, rounding = round_budget(run, entry.loop_cls.iteration_steps(args.hparams))
     env = envs.make(run.env)
     agent = entry.build(args.hparams, env.spec)
     run_dir = Path(run.run_dir) if run.run_dir else default_run_dir(run)
     run = dataclasses.replace(run, run_dir=str(run_dir))
     loop = entry.loop_cls(agent, env, run.log_every, run.seed)
+    for note in ([rounding] if rounding else []) + [f"warning: {w}" for w in loop.warnings(run.total_steps)]:
+        print(note, file=sys.stderr)
     try:
-        summary = train(run, args.hparams, loop, run_dir)
+        outcome = train(run, args.hparams, loop, run_dir)
     finally:
         loop.close()
-    if summary:
-        print(f"final evaluation: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} "
-              f"over {summary['episodes']} episodes")
-        print(f"run dir:          {run_dir}")
-        print(f"tensorboard logs: {run_dir / 'tensorboard'}  (tensorboard --logdir {run_dir})")
-        print(f"learning curve:   {run_dir / 'learning_curve.png'}")
+    if outcome.paused:
+        print(f"paused at step {outcome.step} ({outcome.pause_reason}); run dir: {run_dir}")
+        print(f"resume with: {resume_command(argv, run_dir)}")
+        return {}
+    summary = outcome.summary
+    print(f"final evaluation: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} "
+          f"over {summary['episodes']} episodes")
+    print(f"run dir:          {run_dir}")
+    print(f"tensorboard logs: {run_dir / 'tensorboard'}  (tensorboard --logdir {run_dir})")
+    print(f"learning curve:   {run_dir / 'learning_curve.png'}")
     return summary
 
 
+# Options dropped from the command that resumes a paused run: it names the run dir itself, and a pause point
+# reached already would pause it again at once.
+_NOT_RESUMED = ("--run-dir", "--run_dir", "--stop-after", "--stop_after")
+
+
+def resume_command(argv: list[str], run_dir: Path) -> str:
+    """The command line that finishes a paused run: this one, on its run dir, without its pause point."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _NOT_RESUMED:
+            skip = True
+        elif not arg.startswith(tuple(f"{option}=" for option in _NOT_RESUMED)):
+            kept.append(arg)
+    program = sys.argv[0] if sys.argv and sys.argv[0].endswith("train.py") else "scripts/train.py"
+    launcher = "hsrl-train" if sys.argv and Path(sys.argv[0]).name == "hsrl-train" else f"python {program}"
+    return shlex.join([*launcher.split(" "), *kept, "--run-dir", str(run_dir)])
+
+
 def cli() -> None:
-    with one_line_errors("train"):
-        main()
+    from core.run import PAUSED_EXIT_STATUS
+
+    with one_line_errors("train", "interrupted again before the next checkpoint; rerun the same command to resume "
+                                  "from the last one"):
+        if not main():
+            sys.exit(PAUSED_EXIT_STATUS)
 
 
 if __name__ == "__main__":

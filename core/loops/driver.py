@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from core.checkpoint import Checkpointer
@@ -41,6 +43,7 @@ class DriveResult:
     step: int
     finished: bool
     last_eval: np.ndarray | None
+    pause_reason: str | None = None
 
 
 class _StopRequest:
@@ -66,21 +69,56 @@ class _StopRequest:
 
 
 def trim_metrics(run_dir: Path, last_step: int) -> None:
-    """Drop log records written after the checkpoint we resume from, so the resumed log has no duplicates."""
+    """Drop log records written after the checkpoint we resume from (all of them when there is none yet), so
+    the resumed log holds each step once, wherever the previous invocation was killed."""
     path = Path(run_dir) / "metrics.jsonl"
     if path.exists():
         kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step]
-        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        partial = path.with_name(f".{path.name}.trimmed")
+        partial.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(partial, path)  # a kill during the trim leaves the old log, never half of one
+
+
+EPISODE_SUMS = ("episodes", "return_sum", "length_sum")
 
 
 def summarize_chunk(stats: dict) -> dict:
-    """Turn summed episode statistics of a chunk into means; NaN when no episode ended."""
+    """Turn a chunk's summed episode statistics into means, and keep only metrics that exist.
+
+    No episode ended: no episode_return/length. `updated` False (the learner has not updated yet, e.g. SAC
+    before learning_starts): no learner metrics, since zeros there would read as real losses.
+    """
     stats = {k: float(np.asarray(v)) for k, v in stats.items()}
+    if not stats.pop("updated", True):
+        stats = {k: v for k, v in stats.items() if k in EPISODE_SUMS}
     episodes = stats.pop("episodes", 0.0)
     return_sum, length_sum = stats.pop("return_sum", 0.0), stats.pop("length_sum", 0.0)
-    stats["episode_return"] = return_sum / episodes if episodes else math.nan
-    stats["episode_length"] = length_sum / episodes if episodes else math.nan
+    if episodes:
+        stats["episode_return"] = return_sum / episodes
+        stats["episode_length"] = length_sum / episodes
     return stats
+
+
+class NonFiniteError(ValueError):
+    """A loss or parameter became NaN or infinite; the run stops before checkpointing it."""
+
+
+def first_non_finite(record: dict, learner: Any) -> str | None:
+    """The name of the first non-finite metric in `record` or leaf of the learner state, or None."""
+    for name, value in record.items():
+        if not math.isfinite(value):
+            return f"metric {name} = {value}"
+    finite = jax.device_get(jax.tree_util.tree_map_with_path(_leaf_is_finite, learner))
+    for path, ok in jax.tree_util.tree_flatten_with_path(finite)[0]:
+        if not ok:
+            return f"parameter {jax.tree_util.keystr(path)}"
+    return None
+
+
+def _leaf_is_finite(path, leaf) -> bool | jax.Array:
+    if not jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
+        return True
+    return jnp.isfinite(leaf).all()
 
 
 def drive(
@@ -92,7 +130,13 @@ def drive(
     logger: RunLogger,
     checkpointer: Checkpointer,
     host_state: Callable[[], dict] = dict,
+    learner: Callable[[Any], Any] = lambda carry: carry.agent,
 ) -> DriveResult:
+    """Advance chunk by chunk from `start_step` to the total, pausing early on a signal or at `stop_after`.
+
+    A chunk whose metrics or learner state are not finite raises NonFiniteError before anything of it is
+    logged or saved, so the last checkpoint stays the last good one.
+    """
     step = start_step
     last_eval = None
     with _StopRequest() as stop:
@@ -100,6 +144,10 @@ def drive(
             carry, stats = advance(carry)
             step += schedule.chunk_steps
             record = summarize_chunk(jax.device_get(stats))
+            if (problem := first_non_finite(record, learner(carry))) is not None:
+                kept = checkpointer.latest_step()
+                kept = f"the last checkpoint (step {kept}) is kept" if kept is not None else "no checkpoint yet"
+                raise NonFiniteError(f"non-finite {problem} at step {step}; stopped, {kept}")
             if schedule.is_multiple(step, schedule.eval_every) or step >= schedule.total_steps:
                 last_eval = np.asarray(evaluate(carry))
                 record["eval_return"] = float(last_eval.mean())
@@ -109,5 +157,6 @@ def drive(
             if finished or pausing or schedule.is_multiple(step, schedule.checkpoint_every):
                 checkpointer.save(step, carry, {"step": step, **host_state()})
             if pausing and not finished:
-                return DriveResult(carry, step, False, last_eval)
+                reason = "interrupted" if stop.requested else f"--stop-after {schedule.stop_after}"
+                return DriveResult(carry, step, False, last_eval, reason)
     return DriveResult(carry, step, True, last_eval)
