@@ -9,13 +9,47 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 
 from core.logging import read_metrics  # noqa: E402
 
+# Keys of a metrics.jsonl record that are bookkeeping, not curves.
+RECORD_KEYS = ("step", "time")
 
-def curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
-    points = [(r["step"], r[metric]) for r in read_metrics(run_dir) if metric in r and math.isfinite(r[metric])]
-    return [p[0] for p in points], [p[1] for p in points]
+
+def curve(run_dir: Path, metric: str) -> dict[int, float]:
+    """The finite values of `metric` by env step. A chunk where it is absent or NaN (no episode ended) is left out,
+    so lines join over it instead of breaking."""
+    points = {}
+    for record in read_metrics(run_dir):
+        if _finite(value := record.get(metric)):
+            points[int(record["step"])] = float(value)
+    return points
+
+
+def metrics_with_values(run_dirs: list[Path]) -> set[str]:
+    """Every metric that has at least one finite value in one of the runs."""
+    found = set()
+    for run_dir in run_dirs:
+        for record in read_metrics(run_dir):
+            found.update(k for k, v in record.items() if k not in RECORD_KEYS and _finite(v))
+    return found
+
+
+def pool(curves: list[dict[int, float]]) -> tuple[list[int], list[float], list[float], list[float]]:
+    """Runs aligned by env step: at every step any run logged, the mean, min and max of the runs with a value there.
+
+    Runs of different lengths keep their whole curves; where only the longer ones go on, only they count.
+    """
+    steps = sorted(set().union(*curves))
+    values = [[c[s] for c in curves if s in c] for s in steps]
+    mean = [sum(v) / len(v) for v in values]
+    return steps, mean, [min(v) for v in values], [max(v) for v in values]
+
+
+def image_formats() -> list[str]:
+    """File extensions matplotlib can save to."""
+    return sorted(FigureCanvasBase.get_supported_filetypes())
 
 
 def plot_learning_curves(
@@ -39,16 +73,15 @@ def plot_learning_curves(
     return out_path
 
 
-def _draw_group(ax, label: str, curves: list[tuple[list[int], list[float]]]) -> None:
-    curves = [c for c in curves if c[0]]
+def _draw_group(ax, label: str, curves: list[dict[int, float]]) -> None:
+    curves = [c for c in curves if c]
     if not curves:
         return
-    length = min(len(c[0]) for c in curves)
-    steps = curves[0][0][:length]
-    values = [c[1][:length] for c in curves]
-    mean = [sum(v[i] for v in values) / len(values) for i in range(length)]
+    steps, mean, low, high = pool(curves)
     (line,) = ax.plot(steps, mean, label=label, marker="o", markersize=3)
-    if len(values) > 1:
-        low = [min(v[i] for v in values) for i in range(length)]
-        high = [max(v[i] for v in values) for i in range(length)]
+    if len(curves) > 1:
         ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
