@@ -1,14 +1,18 @@
 """Evaluate a trained run: `python scripts/evaluate.py --run-dir DIR --episodes N`.
 
 Rebuilds the agent from `DIR/config.json`, restores the last checkpoint, runs N episodes with the deterministic
-policy, prints the result and writes it to `DIR/eval.json`.
+policy, prints the result and adds it to the run's evaluation history,
+`DIR/evaluations/eval__step{STEP}__{N}ep__seed{SEED}__{TIME}.json`. The training's own final evaluation,
+`DIR/eval.json`, is never changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +26,9 @@ from scripts.cli_errors import one_line_errors  # noqa: E402
 
 @dataclass(frozen=True)
 class EvaluateArgs:
-    """Evaluate the last checkpoint of a run directory."""
+    """Evaluate the last checkpoint of a run directory. Each evaluation is kept in its own file,
+    RUN_DIR/evaluations/eval__step{STEP}__{N}ep__seed{SEED}__{TIME}.json; the training's RUN_DIR/eval.json is
+    left as it is."""
 
     run_dir: str
     """The run directory written by scripts/train.py."""
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     import jax
 
     from core.checkpoint import Checkpointer
-    from core.run import eval_summary, write_json_atomically
+    from core.run import eval_summary
 
     args = tyro.cli(EvaluateArgs, args=sys.argv[1:] if argv is None else argv)
     if args.episodes <= 0:
@@ -74,14 +80,31 @@ def main(argv: list[str] | None = None) -> dict:
         carry, _ = checkpointer.restore(loop.init_carry(jax.random.PRNGKey(run.seed)), step)
         if args.seed is not None:
             carry = dataclasses.replace(carry, key=jax.random.PRNGKey(seed))
-        summary = {**eval_summary(loop.evaluate(carry, args.episodes)), "step": step}
+        summary = {**eval_summary(loop.evaluate(carry, args.episodes)), "step": step, "seed": seed}
     finally:
         loop.close()
         checkpointer.close()
-    write_json_atomically(run_dir / "eval.json", summary)
+    path = save_evaluation(run_dir, summary)
     print(f"mean_return {summary['mean_return']:.3f}  std_return {summary['std_return']:.3f}  "
-          f"episodes {summary['episodes']}  (checkpoint at step {step})")
+          f"episodes {summary['episodes']}  (checkpoint at step {step}): {path}")
     return summary
+
+
+def save_evaluation(run_dir: Path, summary: dict) -> Path:
+    """Add `summary` to the run's evaluation history under a name no earlier evaluation has."""
+    from core.files import write_json_atomically
+
+    folder = run_dir / "evaluations"
+    folder.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stem = f"eval__step{summary['step']}__{summary['episodes']}ep__seed{summary['seed']}__{stamp}"
+    path = folder / f"{stem}.json"
+    for repeat in itertools.count(2):  # the same evaluation twice within a second
+        if not path.exists():
+            break
+        path = folder / f"{stem}__{repeat}.json"
+    write_json_atomically(path, {**summary, "evaluated_at": stamp})
+    return path
 
 
 def cli() -> None:
