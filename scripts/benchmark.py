@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import shutil
 import statistics
 import sys
 import time
@@ -191,16 +192,41 @@ def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, sec
     return report
 
 
+# What a report directory holds, and what --overwrite deletes.
+REPORT_ENTRIES = ("report.md", "results.json", "learning_curves.png", "runs")
+
+
+def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """A fresh report directory: a report already there would be resumed (training runs skip finished run dirs)
+    and its stale timings reported as this invocation's."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"--out-dir {out_dir} is a file, not a directory")
+    earlier = [name for name in REPORT_ENTRIES if (out_dir / name).exists()]
+    if earlier and not overwrite:
+        raise ValueError(f"--out-dir {out_dir} already holds a report ({', '.join(earlier)}); choose a new "
+                         "directory, or pass --overwrite to delete it and measure again")
+    for name in earlier:
+        entry = out_dir / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
 @dataclass(frozen=True)
 class BenchmarkArgs:
-    """Run a named benchmark suite and write a report directory."""
+    """Run a named benchmark suite and write a report directory. Every invocation measures afresh: an --out-dir
+    that already holds a report is refused, since its runs would resume and their old timings pass as new."""
 
     suite: Annotated[str, tyro.conf.Positional] = "smoke"
     """Suite name: smoke, ppo, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed (see SUITES)."""
     out_dir: str | None = None
-    """Report directory; default reports/SUITE__TIME."""
+    """Report directory, a new one per invocation; default reports/SUITE__TIME. One with a report is refused."""
     quick: bool = False
     """Shrink the suite (training runs: two log chunks each) for a fast look."""
+    overwrite: bool = False
+    """Delete the report already in --out-dir (report.md, results.json, its plot, runs/) and measure afresh."""
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -208,7 +234,7 @@ def main(argv: list[str] | None = None) -> Path:
     if args.suite not in SUITES:
         raise ValueError(f"unknown suite {args.suite!r}; available: {', '.join(sorted(SUITES))}")
     out_dir = Path(args.out_dir or f"reports/{args.suite}__{time.strftime('%Y%m%d-%H%M%S')}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out_dir, args.overwrite)
     suite = resolve(SUITES[args.suite])
     start = time.perf_counter()
     markdown = None
