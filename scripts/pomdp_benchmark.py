@@ -21,6 +21,7 @@ matmuls cost per token, so more, narrower minibatches favour S5.
 from __future__ import annotations
 
 import dataclasses
+import json
 import statistics
 import sys
 import time
@@ -105,19 +106,33 @@ def grid(results: dict, key: str | None) -> str:
 
 
 def plot_curves(results: dict, total: int, path: Path) -> None:
+    """Draw the learning curves and keep their data beside them (`learning_curves.json`) for `redraw_curves`."""
+    curves = {env_name: {memory: results[memory, env_name]["returns"] for memory in MEMORIES}
+              for env_name in PAPER_ENVS}
+    data = {"total_steps": total, "curves": {e: {m: _json_rows(r) for m, r in c.items()} for e, c in curves.items()}}
+    path.with_suffix(".json").write_text(json.dumps(data))
+    draw_curves(curves, total, path)
+
+
+def redraw_curves(out_dir: Path) -> Path:
+    """Redraw `OUT/learning_curves.png` from the `learning_curves.json` a `pomdp` run left there."""
+    data = json.loads((Path(out_dir) / "learning_curves.json").read_text())
+    curves = {e: {m: np.array(r, dtype=float) for m, r in c.items()} for e, c in data["curves"].items()}
+    draw_curves(curves, data["total_steps"], Path(out_dir) / "learning_curves.png")
+    return Path(out_dir) / "learning_curves.png"
+
+
+def draw_curves(curves: dict[str, dict[str, np.ndarray]], total: int, path: Path) -> None:
+    """One panel per env, one line per memory over `[seeds, updates]` returns (NaN: no episode ended)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(PAPER_ENVS), figsize=(4.2 * len(PAPER_ENVS), 3.6), squeeze=False)
-    for ax, env_name in zip(axes[0], PAPER_ENVS):
-        for memory in MEMORIES:
-            returns = results[memory, env_name]["returns"]
-            steps = np.arange(1, returns.shape[1] + 1) * total / returns.shape[1]
-            mean = np.nanmean(returns, axis=0)
-            (line,) = ax.plot(steps, mean, label=memory, linewidth=1.2)
-            ax.fill_between(steps, np.nanmin(returns, 0), np.nanmax(returns, 0), color=line.get_color(), alpha=0.15)
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.6), squeeze=False)
+    for ax, (env_name, by_memory) in zip(axes[0], curves.items()):
+        for memory, returns in by_memory.items():
+            _draw_memory(ax, memory, returns, total)
         ax.set_title(env_name, fontsize=9)
         ax.set_xlabel("env steps per seed")
         ax.grid(alpha=0.3)
@@ -126,6 +141,20 @@ def plot_curves(results: dict, total: int, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _draw_memory(ax, memory: str, returns: np.ndarray, total: int) -> None:
+    """Only the updates where some seed finished an episode are drawn, so the line joins over the others instead
+    of breaking at every NaN."""
+    steps = np.arange(1, returns.shape[1] + 1) * total / returns.shape[1]
+    seen = np.isfinite(returns).any(axis=0)
+    kept = returns[:, seen]
+    (line,) = ax.plot(steps[seen], np.nanmean(kept, axis=0), label=memory, linewidth=1.2)
+    ax.fill_between(steps[seen], np.nanmin(kept, 0), np.nanmax(kept, 0), color=line.get_color(), alpha=0.15)
+
+
+def _json_rows(returns: np.ndarray) -> list[list[float | None]]:
+    return [[float(v) if np.isfinite(v) else None for v in row] for row in np.asarray(returns)]
 
 
 def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -> list[dict]:
