@@ -1,9 +1,10 @@
-"""In-context RL with S5 and parallel state reset (Lu et al. 2023; specs/s5_icrl.md): recurrent PPO presets.
+"""In-context RL with S5 and parallel state reset: recurrent PPO presets.
 
 The algorithm is PPO (agents/ppo.py) with a memory from `kernels.make_memory`: it acts one step at a time, and
 trains each env's whole rollout sequence from the carry stored at the rollout's start with the cell's `scan`,
 which resets the state at the episode starts inside the sequence (the exactness is tested). On POPGym ports the
-observation carries the previous action and a first-step flag. This file holds only the two presets of spec §3:
+observation carries the previous action and a first-step flag. This follows Lu et al. 2023, Structured State
+Space Models for In-Context Reinforcement Learning, and this file holds only two presets of its setup:
 
 - `ICRLConfig()`: the CPU preset, the defaults of `--agent icrl` (2 S5 layers of width 64, 32 envs x 128 steps);
 - `paper_config()` / `PAPER_FLAGS`: the paper's (4 S5 layers of width 256, 64 envs x 1024 steps, 30 epochs).
@@ -21,8 +22,9 @@ from agents.ppo import PPOConfig
 
 @dataclass(frozen=True)
 class ICRLConfig(PPOConfig):
-    """Recurrent PPO for in-context RL; the defaults are the CPU preset of the S5 paper's setup (spec §3)."""
+    """Recurrent PPO for in-context RL; the defaults are a CPU-sized preset of the S5 paper's setup."""
 
+    # Plain annotations on purpose: only defaults change, and each field keeps the range PPOConfig declares.
     num_envs: int = 32
     """Parallel environments."""
     num_steps: int = 128
@@ -51,7 +53,7 @@ class ICRLConfig(PPOConfig):
     """Stacked memory layers."""
 
 
-# The paper preset (spec §3 "paper" column) as command-line flags over the `icrl` defaults (with --memory s5;
+# The paper's preset as command-line flags over the `icrl` defaults (with --memory s5;
 # drop --memory-options for the other memories), and as a config.
 PAPER_FLAGS: tuple[str, ...] = (
     "--num-envs", "64", "--num-steps", "1024", "--update-epochs", "30", "--num-minibatches", "8", "--lr", "5e-5",

@@ -8,10 +8,11 @@ and training replays each env's whole rollout sequence from the carry stored at 
 minibatches of a recurrent agent are sets of envs, not sets of steps.
 
 Observations may be any of our spaces: Discrete and MultiDiscrete are one-hot encoded, Box flattened. On a POPGym
-port (`pomdp:`) a recurrent agent also sees its previous action and a first-step flag (`prev_action`, spec §2 of
-specs/s5_icrl.md): `wrap_env` adds them, and the loops apply it. `encoder` and `orthogonal_init` give the S5
-paper's network (agents/recurrent_networks.py); SSM parameters train at `ssm_lr` through the kernels' optimiser
-partition. The in-context RL presets (CPU and paper) are in agents/icrl.py.
+port (`pomdp:`) a recurrent agent also sees its previous action and a first-step flag (`prev_action`), the input
+of Lu et al. 2023, Structured State Space Models for In-Context Reinforcement Learning: `wrap_env` adds them, and
+the loops apply it. `encoder` and `orthogonal_init` give that paper's network (agents/recurrent_networks.py); SSM
+parameters train at `ssm_lr` through the kernels' optimiser partition. The in-context RL presets (CPU and
+paper) are in agents/icrl.py.
 
 The agent is pure functions; the on-policy loop (core/loops/on_policy.py) collects rollouts and calls `update`.
 `make_train(config, env, total_steps)` returns a pure `train(key)` for `jax.jit(jax.vmap(train))` over seeds.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Annotated
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +32,19 @@ from flax import struct
 import kernels
 from agents.recurrent_networks import ACTIVATIONS, build_networks, encoder_width
 from core.gae import gae
+from core.validation import (
+    finite_number,
+    flag,
+    key_values,
+    non_negative,
+    non_negative_number,
+    one_of,
+    optional_widths,
+    positive,
+    positive_number,
+    unit_interval,
+    widths,
+)
 from envs.pomdp.base import observation_size, one_hot_observation
 from envs.pomdp.previous_action import PreviousActionObservation, action_size, is_popgym_spec
 from envs.protocol import EnvSpec, JaxEnv
@@ -40,62 +55,69 @@ from envs.spaces import Box, Discrete
 class PPOConfig:
     """PPO hyperparameters; the defaults are PureJaxRL's CartPole settings."""
 
-    num_envs: int = 4
+    num_envs: Annotated[int, positive] = 4
     """Parallel environments."""
-    num_steps: int = 128
+    num_steps: Annotated[int, positive] = 128
     """Steps per env in each rollout; one PPO iteration is num_envs * num_steps env steps."""
-    update_epochs: int = 4
+    update_epochs: Annotated[int, positive] = 4
     """Passes over each rollout."""
-    num_minibatches: int = 4
+    num_minibatches: Annotated[int, positive] = 4
     """Minibatches per epoch (of steps, or of whole env sequences with a memory)."""
-    lr: float = 2.5e-4
+    lr: Annotated[float, positive_number] = 2.5e-4
     """Adam learning rate."""
-    anneal_lr_steps: int = 0
+    anneal_lr_steps: Annotated[int, non_negative] = 0
     """Env steps over which the learning rate decays linearly to zero; 0 keeps it constant."""
-    gamma: float = 0.99
+    gamma: Annotated[float, unit_interval] = 0.99
     """Discount factor."""
-    gae_lambda: float = 0.95
+    gae_lambda: Annotated[float, unit_interval] = 0.95
     """GAE lambda."""
-    clip_eps: float = 0.2
+    clip_eps: Annotated[float, positive_number] = 0.2
     """Policy ratio clip range."""
-    value_clip_eps: float = 0.2
+    value_clip_eps: Annotated[float, non_negative_number] = 0.2
     """Value clip range around the rollout's values; 0 disables value clipping."""
-    ent_coef: float = 0.01
+    ent_coef: Annotated[float, non_negative_number] = 0.01
     """Entropy bonus weight."""
-    vf_coef: float = 0.5
+    vf_coef: Annotated[float, non_negative_number] = 0.5
     """Value loss weight."""
-    max_grad_norm: float = 0.5
+    max_grad_norm: Annotated[float, positive_number] = 0.5
     """Global gradient-norm clip."""
-    normalize_advantages: bool = True
+    normalize_advantages: Annotated[bool, flag] = True
     """Normalise advantages per minibatch."""
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: Annotated[tuple[int, ...], widths] = (64, 64)
     """Hidden widths of the actor and critic heads."""
-    activation: str = "tanh"
+    activation: Annotated[str, one_of(*ACTIVATIONS)] = "tanh"
     """Activation of the heads (and encoder): tanh, relu or leaky_relu."""
-    encoder: tuple[int, ...] = ()
+    encoder: Annotated[tuple[int, ...], optional_widths] = ()
     """Encoder widths in front of the memory (the heads without one); empty: one ReLU Dense of memory_size with a
     memory, none without."""
-    orthogonal_init: bool = False
+    orthogonal_init: Annotated[bool, flag] = False
     """popjaxrl's init: orthogonal, gain sqrt 2 on the encoder, 2 on head bodies, 0.01 actor out, 1 critic out."""
-    init_log_std: float = 0.0
+    init_log_std: Annotated[float, finite_number] = 0.0
     """Initial log standard deviation of the Gaussian policy (continuous actions)."""
-    memory: str = "none"
+    memory: Annotated[str, one_of(*kernels.MEMORY_NAMES)] = "none"
     """Sequence memory: none (feed-forward), gru, lstm, s5, s4d or selective."""
-    memory_size: int = 128
+    memory_size: Annotated[int, positive] = 128
     """Width of the memory cell (and of the observation embedding in front of it)."""
-    memory_layers: int = 1
+    memory_layers: Annotated[int, positive] = 1
     """Stacked memory layers."""
-    memory_options: tuple[str, ...] = ()
-    """Extra memory-cell options as key=value, e.g. ssm_size=256 norm=False (see kernels.make_memory)."""
-    prev_action: bool = True
+    memory_options: Annotated[tuple[str, ...], key_values] = ()
+    """Memory-cell options as key=value, e.g. ssm_size=256 norm=False (the width is memory_size).
+    s5: ssm_size (HiPPO size N), blocks, discretisation (zoh|bilinear), step_min, step_max,
+    eigenvalue_constraint (neg_exp|clip|none), activation (full_glu|half_glu|gelu|none), norm,
+    method (auto|sequential|parallel|chunked), complex_mode (auto|pairs|native).
+    s4d: num_modes, init_kind (lin|inv|real), mode (recurrent|conv), step_min, step_max,
+    activation, norm, method.
+    selective: state_size, expand, conv_width, dt_rank, dt_min, dt_max, norm, method.
+    gru, lstm, none: no options."""
+    prev_action: Annotated[bool, flag] = True
     """With a memory on a POPGym port: append the one-hot previous action (raw if continuous) and a first-step
     flag to the observation (the in-context input). Ignored without a memory and on other envs."""
-    ssm_lr: float = 0.0
+    ssm_lr: Annotated[float, non_negative_number] = 0.0
     """Learning rate of the SSM parameters (eigenvalues, B, timescales; no weight decay); 0: same as lr."""
-    bootstrap_truncation: bool = True
+    bootstrap_truncation: Annotated[bool, flag] = True
     """Bootstrap from the final observation at a time-limit truncation; False treats every episode end as
     terminal (popjaxrl and the S5 paper)."""
-    refresh_carry: bool = False
+    refresh_carry: Annotated[bool, flag] = False
     """After each update, recompute the rollout's final memory carry with the new params (one extra scan)."""
 
 

@@ -7,6 +7,7 @@ The agent acts in the normalised action box [-1, 1]^d; the loops rescale to the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +15,7 @@ import optax
 from flax import struct
 
 from agents.networks import EnsembleCritic, TanhGaussianActor, sample_tanh_gaussian
+from core.validation import finite_number, non_negative, number_in, positive, positive_number, unit_interval, widths
 from envs.protocol import EnvSpec
 from envs.spaces import Box
 
@@ -22,29 +24,29 @@ from envs.spaces import Box
 class SACConfig:
     """Soft Actor-Critic hyperparameters."""
 
-    hidden: tuple[int, ...] = (256, 256)
+    hidden: Annotated[tuple[int, ...], widths] = (256, 256)
     """Widths of the hidden layers of the actor and of each critic."""
-    actor_lr: float = 3e-4
+    actor_lr: Annotated[float, positive_number] = 3e-4
     """Adam learning rate of the actor."""
-    critic_lr: float = 3e-4
+    critic_lr: Annotated[float, positive_number] = 3e-4
     """Adam learning rate of the critics."""
-    alpha_lr: float = 3e-4
+    alpha_lr: Annotated[float, positive_number] = 3e-4
     """Adam learning rate of the log-temperature."""
-    gamma: float = 0.99
+    gamma: Annotated[float, unit_interval] = 0.99
     """Discount factor."""
-    tau: float = 0.005
+    tau: Annotated[float, number_in(0, 1, open_low=True)] = 0.005
     """Polyak rate of the target critics."""
-    batch_size: int = 256
+    batch_size: Annotated[int, positive] = 256
     """Transitions per gradient update."""
-    buffer_size: int = 1_000_000
+    buffer_size: Annotated[int, positive] = 1_000_000
     """Replay capacity in transitions."""
-    learning_starts: int = 5000
+    learning_starts: Annotated[int, non_negative] = 5000
     """Env steps of uniform random actions before the first update."""
-    init_alpha: float = 1.0
-    """Initial entropy temperature."""
-    target_entropy_scale: float = 1.0
+    init_alpha: Annotated[float, positive_number] = 1.0
+    """Initial entropy temperature (its log is learned, so it stays positive)."""
+    target_entropy_scale: Annotated[float, finite_number] = 1.0
     """Target entropy is -scale * action_dim."""
-    num_envs: int = 1
+    num_envs: Annotated[int, positive] = 1
     """Parallel environments; each loop iteration does num_envs env steps and num_envs updates."""
 
 

@@ -7,46 +7,42 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from core.validation import ConfigError, check_config, flag, non_negative, optional, positive, seed_range, text
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """What to train, for how long, and where the results go."""
 
-    agent: str = "sac"
-    """Agent name (see `--help` for the list)."""
-    env: str = "jax:Pendulum-v1"
+    agent: Annotated[str, text] = "sac"
+    """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent) or icrl (in-context RL, S5 memory)."""
+    env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring."""
-    total_steps: int = 50_000
+    total_steps: Annotated[int, positive] = 50_000
     """Total environment steps to train for."""
-    seed: int = 0
+    seed: Annotated[int, seed_range] = 0
     """Random seed; the same seed on the same machine gives the same run."""
-    run_dir: str | None = None
+    run_dir: Annotated[str | None, optional(text)] = None
     """Run directory; default runs/ENV__AGENT__SEED__TIME. Rerunning on an existing run dir resumes it."""
-    log_every: int = 1000
+    log_every: Annotated[int, positive] = 1000
     """Env steps per compiled chunk of training, and between log lines."""
-    eval_every: int = 5000
-    """Env steps between evaluations (rounded to whole chunks)."""
-    eval_episodes: int = 10
+    eval_every: Annotated[int, non_negative] = 5000
+    """Env steps between evaluations (rounded to whole chunks); 0: only the final evaluation."""
+    eval_episodes: Annotated[int, positive] = 10
     """Episodes per evaluation, with the deterministic policy."""
-    checkpoint_every: int = 5000
-    """Env steps between checkpoints (rounded to whole chunks); one is always written at the end."""
-    stop_after: int | None = None
+    checkpoint_every: Annotated[int, non_negative] = 5000
+    """Env steps between checkpoints (rounded to whole chunks); 0: only the ones at the end and on a pause."""
+    stop_after: Annotated[int | None, optional(positive)] = None
     """Pause this invocation after this many total env steps, with a checkpoint (e.g. for preemptible jobs)."""
-    progress: bool = True
+    progress: Annotated[bool, flag] = True
     """Show a progress bar."""
 
 
-class ConfigError(ValueError):
-    """A config that cannot run; reported to the user as one line."""
-
-
 def validate(run: RunConfig) -> None:
-    positive = {"total-steps": run.total_steps, "log-every": run.log_every, "eval-episodes": run.eval_episodes}
-    for name, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"--{name} must be positive, got {value}")
+    """Refuse a run config that cannot run, before anything is built or written."""
+    check_config(run)
     if run.total_steps % run.log_every:
         raise ConfigError(f"--total-steps ({run.total_steps}) must be a multiple of --log-every ({run.log_every})")
 

@@ -12,7 +12,7 @@ from envs.classic import CartPole, Pendulum
 from envs.gymnasium_host import GymnasiumEnv, resolve_spec
 from envs.pomdp import family as _pomdp_family  # noqa: F401  (registers the pomdp: family)
 from envs.protocol import JaxEnv
-from envs.registry import EnvNotFoundError, not_found, register_family
+from envs.registry import EnvDependencyError, EnvNotFoundError, not_found, register_family
 
 JAX_ENVS: dict[str, type[JaxEnv]] = {
     "CartPole-v1": CartPole,
@@ -36,7 +36,7 @@ def make_jax_env(env_id: str, kwargs: dict[str, Any]) -> JaxEnv:
 def make_gymnasium_env(env_id: str, kwargs: dict[str, Any]) -> GymnasiumEnv:
     module = env_id.rpartition(":")[0]
     try:
-        resolve_spec(env_id)
+        registered = resolve_spec(env_id)
     except ModuleNotFoundError as error:
         # Only a missing *registering* module means "not found"; a missing dependency inside it is the user's bug.
         missing = error.name or ""
@@ -47,7 +47,21 @@ def make_gymnasium_env(env_id: str, kwargs: dict[str, Any]) -> GymnasiumEnv:
         name = env_id.rpartition(":")[2]
         raise not_found("gymnasium id", name, list(gymnasium.registry), f"gym:{env_id}") from error
     # Errors from here on (bad kwargs, a missing simulator) are real errors of a known env, not a lookup miss.
-    return GymnasiumEnv(env_id, **kwargs)
+    try:
+        return GymnasiumEnv(env_id, **kwargs)
+    except gymnasium.error.DependencyNotInstalled as error:
+        raise EnvDependencyError(missing_dependency(f"gym:{env_id}", registered.entry_point, error)) from error
+
+
+def missing_dependency(env_string: str, entry_point: Any, error: gymnasium.error.DependencyNotInstalled) -> str:
+    """One line naming the missing package and what installs it: the gymnasium extra for gymnasium's own envs."""
+    cause = error.__cause__
+    missing = cause.name if isinstance(cause, ModuleNotFoundError) and cause.name else None
+    if isinstance(entry_point, str) and entry_point.startswith("gymnasium.envs."):
+        extra = entry_point.split(".")[2].replace("_", "-")  # gymnasium.envs.box2d.car_racing:CarRacing -> box2d
+        return f"{env_string} needs {missing or extra}, which is not installed (pip install 'gymnasium[{extra}]')"
+    hint = str(error).strip().splitlines()[0] if str(error).strip() else "see the env's documentation"
+    return f"{env_string} needs {missing or 'a package'}, which is not installed ({hint})"
 
 
 @register_family("brax")

@@ -31,6 +31,10 @@ class EnvNotFoundError(ValueError):
     """An env string that names no environment (or is malformed); the message lists close names."""
 
 
+class EnvDependencyError(ValueError):
+    """A known env whose simulator or extra is not installed; the message says what to install."""
+
+
 def register_family(name: str) -> Callable[[FamilyFn], FamilyFn]:
     def decorate(fn: FamilyFn) -> FamilyFn:
         _FAMILIES[name] = fn
