@@ -43,8 +43,6 @@ class RunConfig:
 def validate(run: RunConfig) -> None:
     """Refuse a run config that cannot run, before anything is built or written."""
     check_config(run)
-    if run.total_steps % run.log_every:
-        raise ConfigError(f"--total-steps ({run.total_steps}) must be a multiple of --log-every ({run.log_every})")
 
 
 def default_run_dir(run: RunConfig) -> Path:
@@ -66,8 +64,9 @@ def from_json(config_cls: type, values: dict) -> Any:
     return config_cls(**converted)
 
 
-# Options that may differ between the invocations of one run without changing its result.
-RESUMABLE_DIFFERENCES = {"stop_after", "progress", "run_dir"}
+# Options that may differ between the invocations of one run without changing its result; a larger
+# total_steps extends the run (chunk boundaries and the schedule stay those of the first invocation).
+RESUMABLE_DIFFERENCES = {"stop_after", "progress", "run_dir", "total_steps"}
 
 
 def check_same_run(saved: dict, current: dict) -> None:

@@ -28,8 +28,9 @@ class RunLogger:
                  resuming: bool = False):
         self.run_dir = Path(run_dir)
         # A resumed run purges the events an interrupted invocation wrote after its checkpoint, so TensorBoard's
-        # curves, like metrics.jsonl, hold each step once.
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=start_step if resuming else None)
+        # curves, like metrics.jsonl, hold each step once. TensorBoard drops events at and after the purge step.
+        purge_step = start_step + 1 if resuming else None
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=purge_step)
         self.jsonl = open(self.run_dir / "metrics.jsonl", "a", buffering=1)
         self.total_steps = total_steps
         self.records_written = 0

@@ -33,7 +33,9 @@ def test_user_gym_env_trains_end_to_end_through_the_script(tmp_path):
 
     summary = evaluate.main(["--run-dir", str(run_dir), "--episodes", "3"])
     assert summary["episodes"] == 3
-    assert json.loads((run_dir / "eval.json").read_text())["episodes"] == 3
+    assert json.loads((run_dir / "eval.json").read_text())["episodes"] == 2, "the training result is kept"
+    (later,) = (run_dir / "evaluations").iterdir()
+    assert json.loads(later.read_text())["episodes"] == 3
 
 
 def _final_params(run_dir: Path):
