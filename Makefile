@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 DEMO_DIR ?= runs/demo
 DEMO_ARGS ?= --agent sac --env jax:Pendulum-v1 --total-steps 15000 --eval-every 5000 --seed 0 \
@@ -23,8 +24,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/train.py $(DEMO_ARGS) --run-dir $(DEMO_DIR)
 
+# Two worker processes (one per core here): XLA compiles on one thread, so a second process keeps both cores busy.
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
 
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py smoke

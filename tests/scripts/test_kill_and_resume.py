@@ -21,26 +21,33 @@ ARGS = ["--agent", "sac", "--env", "jax:Pendulum-v1", "--hidden", "8", "8", "--b
         "1000", "--learning-starts", "100", "--eval-episodes", "1", "--no-progress", "--total-steps", "800",
         "--log-every", "100", "--eval-every", "800", "--checkpoint-every", "300"]
 
-# Runs scripts/train.py and sends itself SIGKILL right after logging step KILL_AT (before that step's checkpoint).
-KILLED_TRAIN = """
+# Runs scripts/train.py and, right after logging step AT_STEP (before that step's checkpoint), sends itself the
+# signals named in SIGNALS (e.g. "KILL", "TERM", "INT,INT").
+SIGNALLED_TRAIN = """
 import os, signal, sys
 from core.logging import RunLogger
 from scripts import train
-kill_at, log = int(os.environ["KILL_AT"]), RunLogger.log
-def log_then_die(self, step, metrics):
+at_step, log = int(os.environ["AT_STEP"]), RunLogger.log
+def log_then_signal(self, step, metrics):
     record = log(self, step, metrics)
-    if step == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if step == at_step:
+        for name in os.environ["SIGNALS"].split(","):
+            os.kill(os.getpid(), getattr(signal, "SIG" + name))
     return record
-RunLogger.log = log_then_die
-train.main(sys.argv[1:])
+RunLogger.log = log_then_signal
+sys.argv[0] = "scripts/train.py"
+train.cli()
 """
 
 
+def _train_signalled(step: int, run_dir: Path, signals: str = "KILL", extra_args=()) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AT_STEP": str(step), "SIGNALS": signals, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", SIGNALLED_TRAIN, *ARGS, *extra_args, "--run-dir", str(run_dir)]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
 def _train_killed_at(step: int, run_dir: Path) -> None:
-    env = {**os.environ, "KILL_AT": str(step), "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", KILLED_TRAIN, *ARGS, "--run-dir", str(run_dir)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = _train_signalled(step, run_dir)
     assert done.returncode == -9, done.stderr
 
 
@@ -144,3 +151,21 @@ def test_a_corrupt_only_checkpoint_is_one_line_from_a_real_process(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("train: error: no readable checkpoint in"), done.stderr
+
+
+def test_sigterm_pauses_with_the_resume_command_and_a_second_ctrl_c_is_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    paused = _train_signalled(200, run_dir, "TERM")
+    assert paused.returncode == 75, paused.stderr
+    assert f"paused at step 200 (interrupted); run dir: {run_dir}" in paused.stdout
+    resume = paused.stdout.split("resume with: ")[1].strip()
+    assert resume.startswith("python scripts/train.py --agent sac") and resume.endswith(f"--run-dir {run_dir}")
+    assert _steps(run_dir) == [100, 200]
+
+    twice = _train_signalled(400, run_dir, "INT,INT")
+    assert twice.returncode == 130
+    lines = twice.stderr.strip().splitlines()
+    assert lines == ["train: interrupted again before the next checkpoint; rerun the same command to resume from "
+                     "the last one"], twice.stderr
+    assert train.main([*ARGS[2:], "--run-dir", str(run_dir)])["step"] == 800
+    assert _steps(run_dir) == [100, 200, 300, 400, 500, 600, 700, 800]
