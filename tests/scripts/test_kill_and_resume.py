@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from core.checkpoint import CheckpointError, Checkpointer
+from core.checkpoint import Checkpointer, CheckpointError
 from scripts import train
 
 REPO = Path(__file__).resolve().parents[2]
