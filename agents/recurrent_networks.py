@@ -3,9 +3,9 @@
 Two layouts, chosen by `PPOConfig`:
 - the plain one (PPO's original): a ReLU Dense of `memory_size` in front of the memory (none without one), tanh
   or ReLU heads with variance-scaling init;
-- popjaxrl's (S5 paper, spec §2): an encoder MLP of `encoder` widths, then the memory, then heads of `hidden`
-  widths, all with orthogonal init (gain sqrt 2 on the encoder, 2 on the head bodies, 0.01 on the actor output,
-  1 on the critic output) and zero biases.
+- popjaxrl's (Lu et al. 2023, in-context RL with S5): an encoder MLP of `encoder` widths, then the memory,
+  then heads of `hidden` widths, all with orthogonal init (gain sqrt 2 on the encoder, 2 on the head bodies,
+  0.01 on the actor output, 1 on the critic output) and zero biases.
 """
 
 from __future__ import annotations

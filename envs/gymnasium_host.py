@@ -157,7 +157,7 @@ class HostVectorEnv:
 
 
 def _as_float32(space: Space) -> Space:
-    """Observations are handed out as float32 (MuJoCo's are float64), so the spec must say so too."""
+    """Observations are handed out as float32 (MuJoCo's are float64), so the env's spec must say so too."""
     if isinstance(space, Box) and np.issubdtype(space.dtype, np.floating):
         return Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape)
     return space

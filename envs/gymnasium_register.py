@@ -78,7 +78,7 @@ def register_ports(ports: dict[str, type[JaxEnv]]) -> None:
         gym_id = f"{NAMESPACE}/{jax_id}"
         if gym_id in gymnasium.registry:
             continue
-        # A string entry point keeps the spec serialisable (gymnasium's EnvSpec.to_json, pickling vector envs).
+        # A string entry point keeps the registration serialisable (gymnasium's EnvSpec.to_json, pickling vector envs).
         gymnasium.register(
             id=gym_id,
             entry_point=f"{__name__}:make_registered",

@@ -76,7 +76,7 @@ def layer_norm(params: dict, x: jax.Array, eps: float = 1e-5) -> jax.Array:
 
 
 def activation_init(key: jax.Array, kind: str, width: int) -> dict:
-    """Params of the post-SSM activation (spec §2.3): full_glu has two [H, H] maps, fused into one [H, 2H]."""
+    """Params of the post-SSM activation (as in S5, Smith et al. 2023): full_glu's two [H, H] maps fused as [H, 2H]."""
     if kind not in ACTIVATIONS:
         raise ValueError(f"unknown activation {kind!r}; valid: {ACTIVATIONS}")
     if kind == "full_glu":

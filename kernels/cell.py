@@ -1,4 +1,4 @@
-"""The one memory-cell interface (spec §2.2) and helpers every cell shares.
+"""The one memory-cell interface (docs/architecture.md) and helpers every cell shares.
 
     params    = cell.init(key, in_dim)
     carry     = cell.initialize_carry(batch_shape)

@@ -1,4 +1,7 @@
-"""HiPPO-LegS and its diagonalisation, the eigenvalue/eigenvector init of S5 (spec §2.3).
+"""HiPPO-LegS and its diagonalisation, the eigenvalue/eigenvector init of S5.
+
+HiPPO: Gu et al. 2020; S5: Smith, Warrington & Linderman 2023, "Simplified State Space Layers for Sequence
+Modeling".
 
 Host-side numpy (float64): this runs once at init time, its results are constants.
 """
@@ -25,7 +28,8 @@ def hippo_normal_part(size: int) -> np.ndarray:
 def diagonalise_normal_hippo(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues lambda [size] (all Re = -1/2) and unitary eigenvectors V [size, size] of S = V diag(lambda) V^H.
 
-    `eigh` runs on the Hermitian -iK built explicitly from the skew part, never on the non-Hermitian -iS (spec §6).
+    `eigh` runs on the Hermitian -iK built explicitly from the skew part, never on the non-Hermitian -iS
+    (eigh reads one triangle and assumes a Hermitian matrix, so on -iS it would silently decompose another one).
     Eigenvalues are ordered by decreasing imaginary part, so the first size/2 hold one of each conjugate pair.
     """
     s = hippo_normal_part(size)

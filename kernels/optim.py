@@ -1,4 +1,4 @@
-"""Two optimiser groups for SSM networks (spec §2.3): SSM parameters at their own LR without weight decay.
+"""Two optimiser groups for SSM networks, as in S5 (Smith et al. 2023): SSM parameters at their own LR, no decay.
 
 Every cell keeps its SSM parameters (eigenvalues, B, timescales; A_log, dt bias, D for the selective scan) under a
 dict key named "ssm", so the partition is by path name and works for any pytree an agent builds around the cells.

@@ -3,12 +3,12 @@
     h_t = (1 - r_t) * a_t * h_{t-1} + b_t,      h_{-1} = h0 (zeros if None)
 
 `r_t = True` marks step t as the first step of a new episode: the carry is dropped *before* input t is absorbed.
-Resets are handled in the masked-decay form (spec §2.1): `a~_t = where(r_t, 0, a_t)` and the plain recurrence
+Resets are handled in the masked-decay form: `a~_t = where(r_t, 0, a_t)` and the plain recurrence
 is run; a zero decay cuts all dependence on the left, so every back-end needs only the 2-tuple operator. The
 carry is folded into the first input (`b_0 += a~_0 * h0`) instead of being prepended as an extra element.
 
 Back-ends (all compute the same numbers; pick with `method`):
-- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (spec §5). Its backward pass is
+- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (kernel_benchmark). Its backward pass is
                 written by hand (the adjoint recurrence run backwards, then one reduction for the decay's gradient).
 - "parallel":   `lax.associative_scan` over t; O(log T) depth for accelerators.
 - "chunked":    associative scan inside chunks of `chunk_size`, a sequential scan across chunk carries, then a
@@ -43,7 +43,7 @@ def set_default_method(method: str | None) -> None:
 def default_method(backend: str | None = None) -> str:
     """The back-end `method="auto"` resolves to: override, then env var, then the backend's measured winner.
 
-    On CPU a sequential scan beats the associative one 2-13x (spec §5, and scripts/kernel_benchmark.py);
+    On CPU a sequential scan beats the associative one 2-13x (measured by scripts/kernel_benchmark.py);
     accelerators want the O(log T)-depth associative scan.
     """
     if _override is not None:
@@ -203,7 +203,7 @@ def _parallel(a_masked: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _chunked(a_masked: jax.Array, b: jax.Array, chunk_size: int) -> jax.Array:
-    """Associative scan within chunks, sequential scan over the chunk carries, then a fix-up (spec §2.1)."""
+    """Associative scan within chunks, sequential scan over the chunk carries, then a fix-up."""
     length = b.shape[0]
     chunk_size = max(1, min(chunk_size, length))
     num_chunks = -(-length // chunk_size)
@@ -236,7 +236,7 @@ def complex_pair_recurrence(
 ) -> jax.Array:
     """The time-invariant complex recurrence `h_t = (1 - r_t) a h_{t-1} + b_t` on real (re, im) halves.
 
-    The `pairs` complex mode (spec §2.1): every array is f32 with its last axis `[re | im]` (width 2P), and the
+    The `pairs` complex mode: every array is f32 with its last axis `[re | im]` (width 2P), and the
     complex multiply is written out. Sequential scan (the CPU back-end), with a hand-written backward pass: the
     adjoint is the same recurrence run backwards with conj(a), and the gradient of `a` is one reduction after it
     instead of a per-step accumulation inside the loop.

@@ -1,4 +1,4 @@
-"""GRU and LSTM baselines behind the memory-cell interface (spec §2.6).
+"""GRU and LSTM baselines behind the memory-cell interface (kernels/cell.py).
 
 `scan` hoists the input projections out of the loop (one [T*B, in] x [in, k*H] matmul); only the recurrent matmul
 runs per step, which is all a GRU/LSTM must do sequentially. `step` runs the very same per-step update.

@@ -1,4 +1,4 @@
-"""S4D: diagonal S4, one SISO system per channel, with a convolution and a recurrent mode (spec §2.4).
+"""S4D: diagonal S4, one SISO system per channel, with a convolution and a recurrent mode (Gu et al. 2022).
 
 Per channel h and mode n:  x_t = (1 - r_t) A_bar x_{t-1} + B_bar u_t,   y_t = 2 Re(sum_n C_n x_t) + D u_t,
 with A = -exp(alpha) + i beta, A_bar = exp(Delta A), B_bar = (A_bar - 1) / A (ZOH, B = 1 folded into C).
@@ -6,7 +6,7 @@ with A = -exp(alpha) + i beta, A_bar = exp(Delta A), B_bar = (A_bar - 1) / A (ZO
 - mode="recurrent" (default, RL): the linear recurrence; honours resets.
 - mode="conv": an FFT convolution with the length-T kernel. A reset makes the map time-varying, so one FFT cannot
   compute it: asking conv mode for resets raises a ValueError rather than silently ignoring them (the popgym S4D
-  bug, spec §6). A carried-in state is supported (its free response is added).
+  bug). A carried-in state is supported (its free response is added).
 
 Params: {"ssm": {"alpha", "beta", "log_step"}, "C", "D", <block params>}.
 """

@@ -1,4 +1,4 @@
-"""S5: a MIMO diagonal state-space layer with HiPPO init and episode resets (spec §2.3).
+"""S5: a MIMO diagonal state-space layer with HiPPO init and episode resets (Smith et al. 2023).
 
     x_t = (1 - r_t) Lambda_bar x_{t-1} + B_bar u_t        (P complex states, one of each conjugate pair)
     y_t = 2 Re(C~ x_t) + D * u_t

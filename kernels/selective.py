@@ -1,4 +1,4 @@
-"""Selective (Mamba/S6-style) diagonal scan with episode resets (spec §2.5).
+"""Selective (Mamba/S6-style) diagonal scan with episode resets (Gu & Dao 2023).
 
 Block: in-proj -> causal depthwise conv1d (width 4) + SiLU -> selective SSM -> gate with SiLU(z) -> out-proj,
 wrapped as out = u + block(norm(u)). Per inner channel d and state n:

@@ -1,11 +1,11 @@
 """Kernel benchmark: linear_recurrence back-ends against the memory-bandwidth floor, and one memory layer of each
-kind against a GRU, measured side by side in one run (spec §4).
+kind against a GRU, measured side by side in one run.
 
     .venv/bin/python scripts/kernel_benchmark.py [--quick] [--out-dir DIR]
 
 Part 1, for T in {1k, 16k, 128k}, a c64 S5-like recurrence (constant decay [P], inputs [T, B, P], resets [T, B]):
 elements/s forward and forward+backward per method, and the fraction of the memory bandwidth measured in the
-same process by a large array copy. Minimal traffic per element (spec §4): forward 2s (read b, write x), backward
+same process by a large array copy. Minimal traffic per element: forward 2s (read b, write x), backward
 4s more, s = 8 bytes for complex64. `auto` is reported as the method it resolves to.
 
 Part 2: forward+backward (grad of a loss w.r.t. params and inputs) of one S5, selective, GRU and LSTM layer of

@@ -1,4 +1,4 @@
-"""The `pomdp` and `pomdp-speed` benchmark suites (specs/s5_icrl.md §4-§5): in-context RL memories side by side.
+"""The `pomdp` and `pomdp-speed` benchmark suites (docs/icrl.md): in-context RL memories side by side.
 
 `pomdp`: every memory (s5, s4d, selective, gru, lstm, none) x the five POPGym Hard envs of the S5 paper's table,
 3 seeds trained at once with `jax.jit(jax.vmap(train))`, the `icrl` CPU preset (2 layers of width 64, 32 envs x

@@ -222,7 +222,7 @@ def _random_orthogonal(key: jax.Array, rows: int, cols: int) -> jax.Array:
     tall = rows >= cols
     a = jax.random.normal(key, (rows, cols) if tall else (cols, rows))
     q = jnp.zeros_like(a)
-    for j in range(a.shape[1]):  # the smaller side, a dozen at most in the spec's tasks: unrolled
+    for j in range(a.shape[1]):  # the smaller side, a dozen at most in our meta tasks: unrolled
         v = a[:, j]
         for _ in range(2):  # twice is enough (Kahan)
             v = v - q @ (q.T @ v)

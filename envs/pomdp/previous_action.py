@@ -1,4 +1,4 @@
-"""The in-context agent's input pipeline (S5 paper, spec §2): observation + previous action + first-step flag.
+"""The in-context agent's input pipeline (Lu et al. 2023): observation + previous action + first-step flag.
 
     obs' = [one_hot_observation(obs),  previous action (one-hot if Discrete, raw if Box),  first flag]
 

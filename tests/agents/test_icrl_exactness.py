@@ -1,4 +1,4 @@
-"""Parallel state reset is exact (spec §7A): what a recurrent policy computed acting step by step, with real
+"""Parallel state reset is exact: what a recurrent policy computed acting step by step, with real
 auto-resets, is recomputed by the training-time `scan` over the stored trajectory from the stored start carry,
 by every back-end and in chunks, to 1e-5; dropping the resets changes it by more than 1e-2."""
 

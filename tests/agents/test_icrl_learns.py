@@ -1,4 +1,4 @@
-"""Memory is needed and used (spec §7B, on a tiny budget): a small S5 PPO solves RepeatPreviousEasy and
+"""Memory is needed and used (on a tiny budget): a small S5 PPO solves RepeatPreviousEasy and
 PositionOnlyCartPoleEasy where the memoryless agent cannot, on fixed seeds; the trained S5 policy's training-time
 scan reproduces what it computed acting step by step.
 

@@ -1,4 +1,4 @@
-"""The memory-cell contract (spec §2.2, tests 2 and 3) for every cell: step = scan, split = whole, resets forget.
+"""The memory-cell contract (kernels/cell.py) for every cell: step = scan, split = whole, resets forget.
 
 Every cell is built once per module (functools.cache) with two compiled scan lengths (T and T/2) and one
 compiled step, which all the tests share: the compile time is the test time.
@@ -110,7 +110,7 @@ def test_after_a_reset_outputs_equal_a_fresh_sequence(case):
 
 
 def test_a_scan_that_ignores_resets_is_caught():
-    """Negative control: dropping the resets must visibly break the fresh-sequence equality (spec §7)."""
+    """Negative control: dropping the resets must visibly break the fresh-sequence equality."""
     h = harness("s5")
     resets = h.resets.at[HALF].set(True)
     _, leaky = h.scan(h.params, h.carry, h.xs, jnp.zeros_like(resets))

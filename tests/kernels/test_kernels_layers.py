@@ -1,5 +1,5 @@
 """Layer-specific checks: HiPPO init, S5 eigenvalue constraints, S4D conv = recurrent, long-sequence stability,
-and the SSM optimiser groups (spec §4, tests 4, 5 and 7)."""
+and the SSM optimiser groups."""
 
 import jax
 import jax.numpy as jnp

@@ -49,7 +49,7 @@ def loop_reference(a, b, resets, h0, weights):
 
 
 def lu_reference(a, b, resets, h0):
-    """Lu et al.'s 3-tuple reset operator (spec §2.1) run by associative_scan, carry folded into b_0."""
+    """Lu et al. 2023's 3-tuple reset operator run by associative_scan, carry folded into b_0."""
     b = b.at[0].add(jnp.where(resets[0][..., None], 0.0, a[0] * h0))
     d = jnp.broadcast_to(resets[..., None], b.shape)
     _, states, _ = jax.lax.associative_scan(_lu_operator, (a, b, d))
