@@ -9,7 +9,7 @@ Space Models for In-Context Reinforcement Learning, and this file holds only two
 - `ICRLConfig()`: the CPU preset, the defaults of `--agent icrl` (2 S5 layers of width 64, 32 envs x 128 steps);
 - `paper_config()` / `PAPER_FLAGS`: the paper's (4 S5 layers of width 256, 64 envs x 1024 steps, 30 epochs).
 
-    python scripts/train.py --agent icrl --env pomdp:RepeatPreviousEasy --memory s5 --total-steps 2000000
+    python scripts/train.py --agent icrl --env pomdp:RepeatPreviousEasy --total-steps 1024000 --log-every 40960
 """
 
 from __future__ import annotations

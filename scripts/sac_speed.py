@@ -1,7 +1,7 @@
 """SAC throughput: env steps/s of the off-policy loop, and how close the update math gets to the machine's
 dense matmul rate, both measured in the same run.
 
-Settings as in the foundation issue: 256-256 networks, batch 256, one gradient update per env step. The host
+Settings: SAC's defaults, 256-256 networks, batch 256, one gradient update per env step. The host
 figure is HalfCheetah-v5 through gymnasium (MuJoCo on the host, learner jitted); the JAX figure is our Pendulum
 port with the whole loop compiled.
 """

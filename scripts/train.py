@@ -1,7 +1,13 @@
 """Train an agent on an environment: `python scripts/train.py --agent sac --env jax:Pendulum-v1 ...`.
 
-Each agent adds its own options; `--agent NAME --help` lists them. Rerunning the same command on the same
-`--run-dir` resumes from its last checkpoint.
+Each agent adds its own options; `--agent NAME --help` lists them. --env and --total-steps are enough for any
+agent: the step counts (total, --log-every, --eval-every, --checkpoint-every, --stop-after) are rounded to whole
+loop iterations and chunks, and one line says what was rounded.
+
+Rerunning the same command on the same `--run-dir` resumes from its last checkpoint; a larger --total-steps extends
+a finished run. A pause (Ctrl-C, SIGTERM, --stop-after) saves a checkpoint, prints the command that resumes it and
+exits with status 75, so `train && evaluate` stops there; a second Ctrl-C exits 130 at once (resume from the last
+checkpoint). Errors exit 2 with one line.
 """
 
 from __future__ import annotations
