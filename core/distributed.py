@@ -78,6 +78,31 @@ def replicate(tree: Any) -> Any:
     return jax.device_put(tree, replicated())
 
 
+def own_buffers(tree: Any) -> Any:
+    """`tree` with every array leaf on a device buffer of its own, so the whole tree can be donated.
+
+    Donating a buffer that two leaves share fails at the call ("donate the same buffer twice"), and a carry
+    built eagerly shares them easily: an env state may hold one array in two fields, an LSTM start h and c
+    from one zeros, a one-layer stack broadcast to its own shape, and placement keeps buffers as they are.
+    Only the second and later holders of a buffer are copied, so a carry without sharing costs no memory.
+    """
+    seen: set[int] = set()
+
+    def own(leaf):
+        if not isinstance(leaf, jax.Array):
+            return leaf
+        if _buffer_pointers(leaf) & seen:
+            leaf = jax.device_put(leaf, leaf.sharding, may_alias=False)
+        seen.update(_buffer_pointers(leaf))
+        return leaf
+
+    return jax.tree.map(own, tree)
+
+
+def _buffer_pointers(array: jax.Array) -> set[int]:
+    return {shard.data.unsafe_buffer_pointer() for shard in array.addressable_shards}
+
+
 def constrain_envs(tree: Any, num_envs: int) -> Any:
     """Inside `jit`: keep the env axis of these leaves sharded (so outputs come back laid out as inputs)."""
     return jax.lax.with_sharding_constraint(tree, env_sharding(num_envs))

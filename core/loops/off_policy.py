@@ -60,7 +60,11 @@ def _behaviour_action(agent, carry: OffPolicyCarry, obs, key) -> jax.Array:
 
 
 def _learn(agent, carry: OffPolicyCarry, num_updates: int) -> tuple[OffPolicyCarry, dict]:
-    """`num_updates` gradient steps once the warm-up is over; zeros metrics (same structure) before."""
+    """`num_updates` gradient steps once the warm-up is over; zeros metrics (same structure) before.
+
+    The metrics carry `updated`, whether these are real: the run driver drops the placeholder zeros from the
+    log rather than report a loss of 0 and an alpha of 0 before the first update.
+    """
 
     def updates(agent_state, key):
         def one(state, update_key):
@@ -76,7 +80,7 @@ def _learn(agent, carry: OffPolicyCarry, num_updates: int) -> tuple[OffPolicyCar
     skip = lambda state, _: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
     ready = carry.env_steps >= agent.config.learning_starts
     agent_state, metrics = jax.lax.cond(ready, updates, skip, carry.agent, update_key)
-    return carry.replace(agent=agent_state, key=key), metrics
+    return carry.replace(agent=agent_state, key=key), {**metrics, "updated": ready}
 
 
 # --- the loop object the run driver uses ------------------------------------------------------------------
@@ -105,14 +109,23 @@ class OffPolicyLoop:
         else:
             self.host = HostStepper(agent, env, seed)
 
+    def warnings(self, total_steps: int) -> list[str]:
+        """One line per way a run of `total_steps` env steps is not the run its settings suggest."""
+        learning_starts = self.agent.config.learning_starts
+        if total_steps < learning_starts:
+            return [f"warning: {total_steps} total steps < learning_starts {learning_starts}: the agent never "
+                    f"updates, the run only collects random-action experience"]
+        return []
+
     def init_carry(self, key: jax.Array) -> OffPolicyCarry:
         carry = init_carry(self.agent, self.env.spec, key, self.env if self.is_jax else None)
-        return self._place(carry) if self.is_jax else carry
+        if self.is_jax:
+            carry = self._place(carry)
+        return distributed.own_buffers(carry)  # both the JAX chunk and the host iteration donate it
 
     def _place(self, carry: OffPolicyCarry) -> OffPolicyCarry:
-        """JAX envs: the env batch sharded over the visible devices (core/distributed.py), the learner replicated.
-        obs gets its own buffer, since an env may observe its state as is and the carry is donated."""
-        env_state, obs = distributed.shard_envs((carry.env_state, jnp.copy(carry.obs)), self.agent.config.num_envs)
+        """JAX envs: the env batch sharded over the visible devices (core/distributed.py), the learner replicated."""
+        env_state, obs = distributed.shard_envs((carry.env_state, carry.obs), self.agent.config.num_envs)
         learner = distributed.replicate((carry.agent, carry.replay, carry.key, carry.env_steps))
         return OffPolicyCarry(learner[0], learner[1], env_state, obs, learner[2], learner[3])
 

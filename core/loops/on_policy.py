@@ -60,7 +60,7 @@ def init_carry(agent, spec, key: jax.Array, env: JaxEnv | None) -> OnPolicyCarry
     env_state, obs = None, jnp.zeros((num_envs, *spec.observation_space.shape))
     if env is not None:
         env_state, timestep = batch_reset(env, env_key, num_envs)
-        obs = jnp.copy(timestep.obs)  # its own buffer: an env may observe its state as is, and we donate both
+        obs = timestep.obs
     return OnPolicyCarry(agent.init(agent_key), env_state, obs, jnp.ones(num_envs, bool),
                          agent.initial_memory(num_envs), key, jnp.zeros((), jnp.int32))
 
@@ -174,11 +174,15 @@ class OnPolicyLoop:
             agent_env(agent, env)  # a clear error if the agent needs what a host env cannot give
             self.host = HostRollout(agent, env, seed)
 
+    def warnings(self, total_steps: int) -> list[str]:
+        """Every iteration updates, so no budget leaves the agent untrained (the off-policy warm-up can)."""
+        return []
+
     def init_carry(self, key: jax.Array) -> OnPolicyCarry:
         carry = init_carry(self.agent, self.env.spec, key, self.env if self.is_jax else None)
-        if not self.is_jax:
-            return carry
-        return self._place(carry)
+        if self.is_jax:
+            carry = self._place(carry)
+        return distributed.own_buffers(carry)  # both the JAX chunk and the host update donate it
 
     def _place(self, carry: OnPolicyCarry) -> OnPolicyCarry:
         """Env-axis fields sharded over the devices, the learner replicated."""

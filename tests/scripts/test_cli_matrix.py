@@ -1,0 +1,89 @@
+"""Every agent, every memory at one and two layers, and every env family, each through scripts/train.py once.
+
+A covering set, not the cross product: compilation dominates a toy run on the CPU, so each case is chosen to
+add something the others lack, and `test_the_matrix_covers_every_agent_memory_and_family` keeps it covering
+when agents, memories or families are added. The runs are in-process (`train.main`), at toy sizes, with
+budgets that are whole iterations so the CLI's rounding leaves them as they are.
+"""
+
+import json
+import math
+
+import jax
+import pytest
+
+import envs
+from agents.registry import AGENTS
+from kernels import MEMORY_NAMES
+from scripts import train
+
+RUN = ["--total-steps", "16", "--eval-every", "16", "--eval-episodes", "1", "--no-progress"]
+ON_POLICY = ["--num-envs", "2", "--num-steps", "8", "--num-minibatches", "1", "--update-epochs", "1",
+             "--hidden", "8", "--encoder", "8", "--memory-size", "8", "--log-every", "16"]
+# two chunks of 8 steps with learning_starts between them: one logged before the first update, one after
+SAC = ["--num-envs", "2", "--hidden", "8", "--batch-size", "8", "--buffer-size", "64", "--learning-starts", "10",
+       "--log-every", "8"]
+
+ON_POLICY_CASES = [  # (agent, memory, layers, env)
+    ("ppo", "none", 1, "jax:CartPole-v1"),
+    ("ppo", "none", 2, "gym:CartPole-v1"),
+    ("ppo", "lstm", 1, "jax:CartPole-v1"),
+    ("ppo", "lstm", 2, "gym:CartPole-v1"),
+    ("ppo", "gru", 1, "brax:fast?episode_length=16"),
+    ("ppo", "gru", 2, "pomdp:RepeatPreviousEasy"),
+    ("icrl", "s5", 1, "pomdp:ProjectedCartPole?trials=2"),
+    ("ppo", "s5", 2, "pomdp:meta?base=jax:CartPole-v1&trials=2"),
+    ("ppo", "s4d", 1, "jax:Pendulum-v1"),
+    ("ppo", "s4d", 2, "gym:Pendulum-v1"),
+    ("ppo", "selective", 1, "brax:fast?episode_length=16"),
+    ("icrl", "selective", 2, "jax:CartPole-v1"),
+]
+SAC_ENVS = ["pomdp:meta?base=jax:Pendulum-v1&trials=2"]  # SAC on a host env: tests/scripts/test_train_cli.py
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_compiles():
+    """These toy programs run for milliseconds; XLA's optimisation passes on them are most of a run's time.
+
+    The flag is not part of JAX's in-memory cache keys, so those caches are cleared afterwards: later tests in
+    this process must not pick up an unoptimised executable (the on-disk cache keys on it already).
+    """
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)
+    jax.clear_caches()
+
+
+def _train(tmp_path, *args: str) -> dict:
+    summary = train.main([*args, *RUN, "--run-dir", str(tmp_path / "run")])
+    assert summary["episodes"] == 1 and math.isfinite(summary["mean_return"])
+    return summary
+
+
+def _family(env: str) -> str:
+    family, rest = env.split(":", 1)
+    return "meta" if family == "pomdp" and rest.startswith(("meta", "Projected")) else family
+
+
+@pytest.mark.parametrize(("agent", "memory", "layers", "env"), ON_POLICY_CASES,
+                         ids=[f"{a}-{m}x{n}-{e.split('?')[0]}" for a, m, n, e in ON_POLICY_CASES])
+def test_on_policy_agent_trains_through_the_cli(tmp_path, agent, memory, layers, env):
+    _train(tmp_path, "--agent", agent, "--env", env, "--memory", memory, "--memory-layers", str(layers),
+           *ON_POLICY)
+
+
+@pytest.mark.parametrize("env", SAC_ENVS, ids=[e.split("?")[0] for e in SAC_ENVS])
+def test_sac_trains_through_the_cli(tmp_path, env):
+    _train(tmp_path, "--agent", "sac", "--env", env, *SAC)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [8, 16]
+
+
+def test_the_matrix_covers_every_agent_memory_and_family():
+    agents = {agent for agent, *_ in ON_POLICY_CASES} | {"sac"}
+    assert agents == set(AGENTS)
+    memories = {(memory, layers) for _, memory, layers, _ in ON_POLICY_CASES}
+    assert memories == {(memory, layers) for memory in MEMORY_NAMES for layers in (1, 2)}
+    families = {_family(env) for *_, env in ON_POLICY_CASES} | {_family(env) for env in SAC_ENVS}
+    assert families == {*envs.family_names(), "meta"}
