@@ -17,14 +17,15 @@ def round_to(value: int, unit: int) -> int:
     return max(unit, (value + unit // 2) // unit * unit)
 
 
-def round_budget(run: RunConfig, iteration_steps: int) -> tuple[RunConfig, str | None]:
+def round_budget(run: RunConfig, iteration_steps: int, run_chunk: int | None = None) -> tuple[RunConfig, str | None]:
     """`run` with its step counts made whole iterations and whole chunks, and a one-line note of what changed.
 
     The chunk (`log_every`) is a whole number of iterations and never longer than the run; the total, the
     evaluation and checkpoint intervals and `stop_after` are whole chunks. An interval of 0 (only at the end)
-    stays 0.
+    stays 0. `run_chunk` is the chunk of the run being resumed when its first total was shorter than its
+    --log-every: the run keeps it, so that extending it replays the same chunk boundaries.
     """
-    chunk = min(round_to(run.log_every, iteration_steps), round_to(run.total_steps, iteration_steps))
+    chunk = run_chunk or min(round_to(run.log_every, iteration_steps), round_to(run.total_steps, iteration_steps))
     whole_chunks = lambda steps: steps if not steps else round_to(steps, chunk)
     rounded = dataclasses.replace(
         run,
@@ -39,4 +40,5 @@ def round_budget(run: RunConfig, iteration_steps: int) -> tuple[RunConfig, str |
                if getattr(run, name) != getattr(rounded, name)]
     if not changes:
         return rounded, None
-    return rounded, f"rounded to whole iterations of {iteration_steps} env steps: {', '.join(changes)}"
+    units = f"iterations of {iteration_steps} env steps and chunks of {chunk} (--log-every)"
+    return rounded, f"rounded to whole {units}: {', '.join(changes)}"

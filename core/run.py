@@ -74,6 +74,16 @@ def saved_run_config(run_dir: Path, config_json: dict) -> dict | None:
     return None
 
 
+def short_chunk_of(run_dir: Path) -> int | None:
+    """The chunk of the run saved in `run_dir` when its total was its one chunk (shorter than its --log-every
+    asked for), so that extending it keeps that chunk; None for a new run dir or any other run."""
+    config_path = Path(run_dir) / "config.json"
+    if not config_path.is_file():
+        return None
+    saved = load_config_json(config_path)["run"]
+    return saved.get("log_every") if saved.get("log_every") == saved.get("total_steps") else None
+
+
 def eval_summary(returns: np.ndarray) -> dict:
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)), "episodes": len(returns)}
 

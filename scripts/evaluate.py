@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -43,19 +42,25 @@ def load_run(run_dir: Path):
     import envs
     from agents.registry import get_agent
     from core.config import ConfigError, RunConfig, from_json
+    from core.run import load_config_json
+    from core.validation import check_config
 
     config_path = run_dir / "config.json"
-    if not run_dir.is_dir():
+    if not run_dir.exists():
         raise NotADirectoryError(f"run dir {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise NotADirectoryError(f"--run-dir {run_dir} is a file, not a run directory")
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path} not found; is {run_dir} a run directory?")
+    saved = load_config_json(config_path)
     try:
-        saved = json.loads(config_path.read_text())
         run = from_json(RunConfig, saved["run"])
         entry = get_agent(run.agent)
         agent_config = from_json(entry.config_cls, saved["agent"])
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ConfigError(f"{config_path} is not a valid run config ({error})") from None
+        check_config(run)
+        check_config(agent_config)
+    except (KeyError, TypeError, ConfigError) as error:
+        raise ConfigError(f"{config_path}: not a valid run config ({error})") from None
     return run, entry, agent_config, envs.make(run.env)
 
 
@@ -71,13 +76,14 @@ def main(argv: list[str] | None = None) -> dict:
     run_dir = Path(args.run_dir)
     run, entry, agent_config, env = load_run(run_dir)
     checkpointer = Checkpointer(run_dir / "checkpoints")
-    step = checkpointer.latest_step()
-    if step is None:
+    if checkpointer.latest_step() is None:
         raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}; has the run started?")
     seed = run.seed if args.seed is None else args.seed
     loop = entry.loop_cls(entry.build(agent_config, env.spec), env, run.log_every, seed)
     try:
-        carry, _ = checkpointer.restore(loop.init_carry(jax.random.PRNGKey(run.seed)), step)
+        # The newest intact checkpoint: a damaged latest one is passed over with a warning, as when resuming.
+        carry, extra = checkpointer.restore(loop.init_carry(jax.random.PRNGKey(run.seed)))
+        step = int(extra["step"])
         if args.seed is not None:
             carry = dataclasses.replace(carry, key=jax.random.PRNGKey(seed))
         summary = {**eval_summary(loop.evaluate(carry, args.episodes)), "step": step, "seed": seed}

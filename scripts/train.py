@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     import envs
     from core.budget import round_budget
     from core.config import default_run_dir, validate
-    from core.run import train
+    from core.run import short_chunk_of, train
     from core.validation import check_config
 
     argv = sys.argv[1:] if argv is None else argv
@@ -65,11 +65,11 @@ def main(argv: list[str] | None = None) -> dict:
     run = dataclasses.replace(args.run, agent=entry.name)
     validate(run)
     check_config(args.hparams)
-    run, rounding = round_budget(run, entry.loop_cls.iteration_steps(args.hparams))
-    env = envs.make(run.env)
-    agent = entry.build(args.hparams, env.spec)
     run_dir = Path(run.run_dir) if run.run_dir else default_run_dir(run)
     run = dataclasses.replace(run, run_dir=str(run_dir))
+    run, rounding = round_budget(run, entry.loop_cls.iteration_steps(args.hparams), short_chunk_of(run_dir))
+    env = envs.make(run.env)
+    agent = entry.build(args.hparams, env.spec)
     loop = entry.loop_cls(agent, env, run.log_every, run.seed)
     for note in ([rounding] if rounding else []) + [f"warning: {w}" for w in loop.warnings(run.total_steps)]:
         print(note, file=sys.stderr)

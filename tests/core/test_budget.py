@@ -29,7 +29,8 @@ def test_every_total_becomes_whole_chunks_of_whole_iterations(total, unit):
 def test_ppo_defaults_are_rounded_once_with_one_line():
     run, note = round_budget(RunConfig(total_steps=50_000), 4 * 128)
     assert (run.total_steps, run.log_every, run.eval_every, run.checkpoint_every) == (50_176, 1024, 5120, 5120)
-    assert note == ("rounded to whole iterations of 512 env steps: --total-steps 50000 -> 50176, "
+    assert note == ("rounded to whole iterations of 512 env steps and chunks of 1024 (--log-every): "
+                    "--total-steps 50000 -> 50176, "
                     "--log-every 1000 -> 1024, --eval-every 5000 -> 5120, --checkpoint-every 5000 -> 5120")
 
 
@@ -46,3 +47,10 @@ def test_a_run_shorter_than_a_chunk_is_one_chunk_and_zero_intervals_stay_zero():
 def test_whole_numbers_are_left_alone():
     run = RunConfig(total_steps=4096, log_every=1024, eval_every=2048, checkpoint_every=2048)
     assert round_budget(run, 512) == (run, None)
+
+
+def test_a_resumed_run_keeps_the_short_chunk_its_first_total_gave_it():
+    first, _ = round_budget(RunConfig(total_steps=300), 1)
+    assert first.log_every == 300
+    extended, _ = round_budget(RunConfig(total_steps=1200), 1, run_chunk=first.log_every)
+    assert (extended.log_every, extended.total_steps, extended.eval_every) == (300, 1200, 5100)

@@ -107,17 +107,17 @@ def test_a_pause_prints_the_command_that_finishes_the_run_and_exits_75(tmp_path,
 
 def test_a_finished_run_extends_with_a_larger_total_and_a_rerun_changes_nothing(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    args = [*TINY_SAC, "--log-every", "100", "--eval-every", "200", "--run-dir", str(run_dir)]
+    args = [*TINY_SAC, "--eval-every", "200", "--run-dir", str(run_dir)]  # --log-every 1000 is cut to the total
     train.main([*args, "--total-steps", "200"])
     first_eval = (run_dir / "eval.json").read_text()
     assert train.main([*args, "--total-steps", "200"]) == json.loads(first_eval)
     assert "already finished at step 200" in capsys.readouterr().out
     assert (run_dir / "eval.json").read_text() == first_eval
 
-    assert train.main([*args, "--total-steps", "400"])["step"] == 400
-    assert _steps(run_dir) == [100, 200, 300, 400]
-    assert json.loads((run_dir / "config.json").read_text())["run"]["total_steps"] == 400
-    with pytest.raises(ValueError, match="at step 400, past --total-steps 200"):
+    assert train.main([*args, "--total-steps", "600"])["step"] == 600
+    assert _steps(run_dir) == [200, 400, 600], "the extension keeps the run's own 200-step chunks"
+    assert json.loads((run_dir / "config.json").read_text())["run"]["total_steps"] == 600
+    with pytest.raises(ValueError, match="at step 600, past --total-steps 200"):
         train.main([*args, "--total-steps", "200"])
 
 
