@@ -113,7 +113,7 @@ class OffPolicyLoop:
         """One line per way a run of `total_steps` env steps is not the run its settings suggest."""
         learning_starts = self.agent.config.learning_starts
         if total_steps < learning_starts:
-            return [f"warning: {total_steps} total steps < learning_starts {learning_starts}: the agent never "
+            return [f"{total_steps} total steps < learning_starts {learning_starts}: the agent never "
                     f"updates, the run only collects random-action experience"]
         return []
 
