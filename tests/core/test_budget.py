@@ -54,3 +54,20 @@ def test_a_resumed_run_keeps_the_short_chunk_its_first_total_gave_it():
     assert first.log_every == 300
     extended, _ = round_budget(RunConfig(total_steps=1200), 1, run_chunk=first.log_every)
     assert (extended.log_every, extended.total_steps, extended.eval_every) == (300, 1200, 5100)
+
+
+@pytest.mark.parametrize("total", [20_000, 50_000, 1_000_000])
+def test_every_agent_starts_on_its_defaults_with_only_env_and_total_given(total):
+    import envs
+    from agents.registry import AGENTS
+    from core.config import validate
+
+    env_for = {"sac": "jax:Pendulum-v1", "ppo": "jax:CartPole-v1", "icrl": "pomdp:RepeatPreviousEasy"}
+    for name, entry in AGENTS.items():
+        config = entry.config_cls()
+        run, _ = round_budget(RunConfig(agent=name, env=env_for[name], total_steps=total),
+                              entry.loop_cls.iteration_steps(config))
+        validate(run)
+        env = envs.make(run.env)
+        entry.loop_cls(entry.build(config, env.spec), env, run.log_every, run.seed)  # refuses a chunk that does not fit
+        assert run.total_steps % entry.loop_cls.iteration_steps(config) == 0
