@@ -28,7 +28,7 @@ def test_ppo_reaches_475_on_jax_cartpole_through_the_run_driver(tmp_path):
     run = RunConfig(agent="ppo", env="jax:CartPole-v1", total_steps=204_800, log_every=51_200,
                     eval_every=204_800, eval_episodes=20, checkpoint_every=204_800, progress=False)
     loop = OnPolicyLoop(PPO(config, env.spec), env, run.log_every, run.seed)
-    result = train(run, config, loop, tmp_path / "run")
+    result = train(run, config, loop, tmp_path / "run").summary
     assert result["mean_return"] >= 475, result
     assert loop.trace_count == 1, "the training chunk must compile once, not once per chunk"
 

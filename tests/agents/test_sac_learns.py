@@ -20,7 +20,7 @@ def test_sac_reaches_minus_300_on_pendulum(tmp_path, env_name):
                     checkpoint_every=12_000, seed=0, progress=False)
     loop = OffPolicyLoop(SAC(PENDULUM_SAC, env.spec), env, run.log_every, run.seed)
     try:
-        result = train(run, PENDULUM_SAC, loop, tmp_path / "run")
+        result = train(run, PENDULUM_SAC, loop, tmp_path / "run").summary
     finally:
         loop.close()
     assert result["mean_return"] > -300, result
