@@ -91,6 +91,12 @@ class Checkpointer:
     def close(self) -> None:
         self.manager.close()
 
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class _quiet_orbax:
     """Orbax and tensorstore log pages of detail when a step fails to load; our one-line warning says it all."""

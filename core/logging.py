@@ -33,7 +33,6 @@ class RunLogger:
         self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=purge_step)
         self.jsonl = open(self.run_dir / "metrics.jsonl", "a", buffering=1)
         self.total_steps = total_steps
-        self.records_written = 0
         self.recent_return = math.nan
         self._last_time = time.perf_counter()
         self._last_step = start_step
@@ -66,7 +65,6 @@ class RunLogger:
                 self.writer.add_scalar(key, value, step)
         self.jsonl.write(json.dumps({"step": int(step), "time": time.time(), **record}) + "\n")
         self.writer.flush()  # a killed run keeps its events up to the last chunk
-        self.records_written += 1
         self._advance(step, record)
         return record
 
@@ -87,6 +85,12 @@ class RunLogger:
         self.writer.flush()
         self.writer.close()
         self.jsonl.close()
+
+    def __enter__(self) -> RunLogger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

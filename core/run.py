@@ -20,7 +20,7 @@ import numpy as np
 from core.checkpoint import Checkpointer
 from core.config import ConfigError, RunConfig, check_same_run, to_json
 from core.files import write_json_atomically
-from core.logging import RunLogger
+from core.logging import RunLogger, read_metrics
 from core.loops.driver import Schedule, drive, trim_metrics
 from core.plotting import plot_learning_curves
 
@@ -104,37 +104,44 @@ def train(run: RunConfig, agent_config: Any, loop, run_dir: Path) -> RunOutcome:
     run_dir = Path(run_dir)
     config_json = to_json(run, agent_config)
     saved = saved_run_config(run_dir, config_json)
-    existed_empty = saved is None and run_dir.is_dir()
     carry = loop.init_carry(jax.random.PRNGKey(run.seed))
-    start, checkpointer = 0, None
     if saved is not None:
-        checkpointer = Checkpointer(run_dir / "checkpoints")
-        if checkpointer.latest_step() is not None:
-            carry, extra = checkpointer.restore(carry)
-            start = int(extra["step"])
-        if start > run.total_steps:
-            raise ConfigError(f"the run in {run_dir} is at step {start}, past --total-steps {run.total_steps}")
-        if start == run.total_steps and (run_dir / "eval.json").is_file():
-            print(f"{run_dir} already finished at step {start}; give a larger --total-steps to extend it")
-            return RunOutcome(json.loads((run_dir / "eval.json").read_text()), start)
-    _write_config(run_dir, saved, config_json)
-    if saved is not None:
-        trim_metrics(run_dir, start)
-        print(f"resuming {run_dir} from step {start}")
-    checkpointer = checkpointer or Checkpointer(run_dir / "checkpoints")
-    logger = RunLogger(run_dir, run.total_steps, start, show_progress=run.progress, resuming=saved is not None)
-    failed_start = False
+        with Checkpointer(run_dir / "checkpoints") as checkpointer:
+            return _resume(run, loop, run_dir, saved, config_json, carry, checkpointer)
+    existed_empty = run_dir.is_dir()
+    _write_config(run_dir, None, config_json)
     try:
-        evaluate = lambda c: loop.evaluate(c, run.eval_episodes)
-        result = drive(carry, start, loop.advance, evaluate, schedule_for(run), logger, checkpointer)
+        with Checkpointer(run_dir / "checkpoints") as checkpointer:
+            return _drive(run, loop, run_dir, carry, 0, checkpointer, resuming=False)
     except BaseException:
-        failed_start = saved is None and not logger.records_written
-        raise
-    finally:
-        logger.close()
-        checkpointer.close()
-        if failed_start:
+        if not read_metrics(run_dir):  # no chunk completed: a failed start, which leaves nothing behind
             _discard_new_run(run_dir, existed_empty)
+        raise
+
+
+def _resume(run: RunConfig, loop, run_dir: Path, saved: dict, config_json: dict, carry,
+            checkpointer: Checkpointer) -> RunOutcome:
+    start = 0
+    if checkpointer.latest_step() is not None:
+        carry, extra = checkpointer.restore(carry)
+        start = int(extra["step"])
+    if start > run.total_steps:
+        raise ConfigError(f"the run in {run_dir} is at step {start}, past --total-steps {run.total_steps}")
+    if start == run.total_steps and (run_dir / "eval.json").is_file():
+        print(f"{run_dir} already finished at step {start}; give a larger --total-steps to extend it")
+        return RunOutcome(json.loads((run_dir / "eval.json").read_text()), start)
+    _write_config(run_dir, saved, config_json)
+    trim_metrics(run_dir, start)
+    print(f"resuming {run_dir} from step {start}")
+    return _drive(run, loop, run_dir, carry, start, checkpointer, resuming=True)
+
+
+def _drive(run: RunConfig, loop, run_dir: Path, carry, start: int, checkpointer: Checkpointer,
+           resuming: bool) -> RunOutcome:
+    """Run the driver from `start`, then the final evaluation, `eval.json` and the learning curve."""
+    evaluate = lambda c: loop.evaluate(c, run.eval_episodes)
+    with RunLogger(run_dir, run.total_steps, start, show_progress=run.progress, resuming=resuming) as logger:
+        result = drive(carry, start, loop.advance, evaluate, schedule_for(run), logger, checkpointer)
     if not result.finished:
         return RunOutcome({}, result.step, result.pause_reason)
     returns = result.last_eval if result.last_eval is not None else loop.evaluate(result.carry, run.eval_episodes)
@@ -162,4 +169,7 @@ def _discard_new_run(run_dir: Path, keep_folder: bool) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
         return
     for child in run_dir.iterdir():
-        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
