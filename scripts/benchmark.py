@@ -193,7 +193,7 @@ def write_report(name: str, out_dir: Path, rows: list[dict], run_dirs: dict, sec
 
 
 # What a report directory holds, and what --overwrite deletes.
-REPORT_ENTRIES = ("report.md", "results.json", "learning_curves.png", "runs")
+REPORT_ENTRIES = ("report.md", "results.json", "learning_curves.png", "learning_curves.json", "runs")
 
 
 def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
