@@ -14,6 +14,7 @@ their raw per-run metrics (`metrics.jsonl`, `eval.json`, tensorboard events).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import math
@@ -232,7 +233,9 @@ class BenchmarkArgs:
 def main(argv: list[str] | None = None) -> Path:
     args = tyro.cli(BenchmarkArgs, args=sys.argv[1:] if argv is None else argv)
     if args.suite not in SUITES:
-        raise ValueError(f"unknown suite {args.suite!r}; available: {', '.join(sorted(SUITES))}")
+        close = difflib.get_close_matches(args.suite, SUITES, n=2)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise ValueError(f"unknown suite {args.suite!r}; {hint}available: {', '.join(sorted(SUITES))}")
     out_dir = Path(args.out_dir or f"reports/{args.suite}__{time.strftime('%Y%m%d-%H%M%S')}")
     prepare_out_dir(out_dir, args.overwrite)
     suite = resolve(SUITES[args.suite])

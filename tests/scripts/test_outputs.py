@@ -232,3 +232,11 @@ def test_tensorboard_is_installed_and_reads_the_run_events(tmp_path):
     console = Path(sys.executable).parent / "tensorboard"
     done = subprocess.run([str(console), "--version_tb"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip()[0].isdigit(), done.stderr
+
+
+def test_a_misspelt_benchmark_suite_names_the_close_one(tmp_path):
+    from scripts import benchmark
+
+    with pytest.raises(ValueError, match="unknown suite 'smok'; did you mean smoke\\?"):
+        benchmark.main(["smok", "--out-dir", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
