@@ -10,6 +10,7 @@ is only moved aside (to `STEP.unreadable`) when the resumed run reaches that ste
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -98,13 +99,13 @@ class Checkpointer:
         self.close()
 
 
-class _quiet_orbax:
+@contextlib.contextmanager
+def _quiet_orbax():
     """Orbax and tensorstore log pages of detail when a step fails to load; our one-line warning says it all."""
-
-    def __enter__(self):
-        self.logger = logging.getLogger("absl")
-        self.level = self.logger.level
-        self.logger.setLevel(logging.CRITICAL)
-
-    def __exit__(self, *exc):
-        self.logger.setLevel(self.level)
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -108,17 +108,21 @@ def first_non_finite(record: dict, learner: Any) -> str | None:
     for name, value in record.items():
         if not math.isfinite(value):
             return f"metric {name} = {value}"
-    finite = jax.device_get(jax.tree_util.tree_map_with_path(_leaf_is_finite, learner))
+    finite = jax.device_get(_finite_leaves(learner))
     for path, ok in jax.tree_util.tree_flatten_with_path(finite)[0]:
         if not ok:
             return f"parameter {jax.tree_util.keystr(path)}"
     return None
 
 
-def _leaf_is_finite(path, leaf) -> bool | jax.Array:
-    if not jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
-        return True
-    return jnp.isfinite(leaf).all()
+@jax.jit
+def _finite_leaves(tree: Any) -> Any:
+    """One flag per leaf, in one compiled call: this runs after every chunk, where a reduction dispatched per
+    leaf (dozens for a learner with its optimiser states) would cost more than a short chunk."""
+    def finite(leaf):
+        return jnp.isfinite(leaf).all() if jnp.issubdtype(leaf.dtype, jnp.inexact) else jnp.asarray(True)
+
+    return jax.tree.map(finite, tree)
 
 
 def drive(
