@@ -1,7 +1,8 @@
 """Soft Actor-Critic: continuous actions, twin Q with a target network, learned temperature.
 
-The agent acts in the normalised action box [-1, 1]^d; the loops rescale to the env's bounds. All of `update`
-(critic, actor and temperature steps plus the Polyak target update) is one pure function for a single `jit`.
+The agent acts in the normalised action box [-1, 1]^d; the loops rescale to the env's bounds. `update` is one
+pure function for a single `jit`, composed of four steps (critic, actor, temperature, Polyak target) that a
+variant (e.g. CQL's critic) replaces one at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import optax
 from flax import struct
 
 from agents.networks import EnsembleCritic, TanhGaussianActor, sample_tanh_gaussian
+from core.protocols import OffPolicyAgent
+from core.transitions import Transition
 from core.validation import finite_number, non_negative, number_in, positive, positive_number, unit_interval, widths
 from envs.protocol import EnvSpec
 from envs.spaces import Box
@@ -47,7 +50,11 @@ class SACConfig:
     target_entropy_scale: Annotated[float, finite_number] = 1.0
     """Target entropy is -scale * action_dim."""
     num_envs: Annotated[int, positive] = 1
-    """Parallel environments; each loop iteration does num_envs env steps and num_envs updates."""
+    """Parallel environments; each loop iteration does num_envs env steps."""
+    updates_per_step: Annotated[float, positive_number] = 1.0
+    """Gradient updates per env step (updates_per_step x num_envs x train_every must be a whole number)."""
+    train_every: Annotated[int, positive] = 1
+    """Loop iterations between bursts of updates; each burst catches up on the updates of those iterations."""
 
 
 @struct.dataclass
@@ -62,8 +69,8 @@ class SACState:
     updates: jax.Array
 
 
-class SAC:
-    """Pure SAC functions bound to one config and env spec."""
+class SAC(OffPolicyAgent):
+    """Pure SAC functions bound to one config and env spec; the off-policy loop's hooks keep their defaults."""
 
     def __init__(self, config: SACConfig, spec: EnvSpec):
         if not isinstance(spec.action_space, Box):
@@ -132,29 +139,32 @@ class SAC:
     def alpha_loss(self, log_alpha, entropy):
         return log_alpha * jax.lax.stop_gradient(entropy - self.target_entropy)
 
-    # --- one update -----------------------------------------------------------------------------------------
-    def update(self, state: SACState, batch: dict, key: jax.Array) -> tuple[SACState, dict]:
+    # --- one update: four steps, each replaceable by a variant --------------------------------------------------
+    def critic_step(self, state: SACState, batch: Transition, key: jax.Array) -> tuple[SACState, dict]:
+        grads, info = jax.grad(self.critic_loss, has_aux=True)(state.critic, state, batch, key)
+        updates, critic_opt = self.critic_tx.update(grads, state.critic_opt)
+        return state.replace(critic=optax.apply_updates(state.critic, updates), critic_opt=critic_opt), info
+
+    def actor_step(self, state: SACState, batch: Transition, key: jax.Array) -> tuple[SACState, dict]:
+        grads, info = jax.grad(self.actor_loss, has_aux=True)(state.actor, state, batch, key)
+        updates, actor_opt = self.actor_tx.update(grads, state.actor_opt)
+        return state.replace(actor=optax.apply_updates(state.actor, updates), actor_opt=actor_opt), info
+
+    def temperature_step(self, state: SACState, entropy: jax.Array) -> tuple[SACState, dict]:
+        grad = jax.grad(self.alpha_loss)(state.log_alpha, entropy)
+        updates, alpha_opt = self.alpha_tx.update(grad, state.alpha_opt)
+        log_alpha = optax.apply_updates(state.log_alpha, updates)
+        return state.replace(log_alpha=log_alpha, alpha_opt=alpha_opt), {"alpha": jnp.exp(log_alpha)}
+
+    def target_step(self, state: SACState) -> SACState:
+        target = optax.incremental_update(state.critic, state.target_critic, self.config.tau)
+        return state.replace(target_critic=target)
+
+    def update(self, state: SACState, batch: Transition, key: jax.Array) -> tuple[SACState, dict]:
+        """Critic, then actor (against the new critic), then temperature, then the Polyak target."""
         critic_key, actor_key = jax.random.split(key)
-        critic_grads, critic_info = jax.grad(self.critic_loss, has_aux=True)(state.critic, state, batch, critic_key)
-        critic_updates, critic_opt = self.critic_tx.update(critic_grads, state.critic_opt)
-        critic = optax.apply_updates(state.critic, critic_updates)
-        state = state.replace(critic=critic, critic_opt=critic_opt)
-
-        actor_grads, actor_info = jax.grad(self.actor_loss, has_aux=True)(state.actor, state, batch, actor_key)
-        actor_updates, actor_opt = self.actor_tx.update(actor_grads, state.actor_opt)
-        actor = optax.apply_updates(state.actor, actor_updates)
-
-        alpha_grad = jax.grad(self.alpha_loss)(state.log_alpha, actor_info["entropy"])
-        alpha_updates, alpha_opt = self.alpha_tx.update(alpha_grad, state.alpha_opt)
-        log_alpha = optax.apply_updates(state.log_alpha, alpha_updates)
-
-        target = optax.incremental_update(critic, state.target_critic, self.config.tau)
-        state = state.replace(
-            actor=actor,
-            actor_opt=actor_opt,
-            log_alpha=log_alpha,
-            alpha_opt=alpha_opt,
-            target_critic=target,
-            updates=state.updates + 1,
-        )
-        return state, {**critic_info, **actor_info, "alpha": jnp.exp(log_alpha)}
+        state, critic_info = self.critic_step(state, batch, critic_key)
+        state, actor_info = self.actor_step(state, batch, actor_key)
+        state, alpha_info = self.temperature_step(state, actor_info["entropy"])
+        state = self.target_step(state)
+        return state.replace(updates=state.updates + 1), {**critic_info, **actor_info, **alpha_info}

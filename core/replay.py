@@ -6,6 +6,10 @@ Three pieces, each a handful of jit-able functions:
   samples fixed-length windows, for recurrent agents and world models;
 - a mixer that samples several buffers by ratio (offline data + online data) into one batch.
 
+Rows are any pytree; the loops and datasets store `core.transitions.Transition`s. `can_sample` says whether a
+buffer holds enough written rows for a draw: the loops check it, since a draw from too short a buffer would
+return rows that were never written.
+
 We keep our own ~100 lines rather than flashbax: its buffers pin old chex/jax versions and its item buffer would
 not hold the per-env sequence layout we want; the functional shape is the same.
 """
@@ -54,6 +58,12 @@ def _append_rows(state, rows_data: PyTree):
     )
 
 
+def can_sample(state: ReplayState | SequenceState, length: int = 1) -> jax.Array:
+    """Whether the buffer holds `length` written steps (1 for a flat buffer: draws are with replacement), so
+    that every row a draw returns was written. A traced boolean, for `lax.cond` inside jit."""
+    return state.size >= length
+
+
 def sample(state: ReplayState, key: jax.Array, batch_size: int) -> PyTree:
     """Uniform sample with replacement from the filled rows."""
     rows = jax.random.randint(key, (batch_size,), 0, jnp.maximum(state.size, 1))
@@ -96,7 +106,8 @@ def sequence_add(state: SequenceState, steps: PyTree) -> SequenceState:
 def sequence_sample(state: SequenceState, key: jax.Array, batch_size: int, length: int) -> PyTree:
     """Sample `batch_size` windows of `length` consecutive steps, returned time-major `[length, batch, ...]`.
 
-    Windows never straddle the write head, so every window is a real stretch of experience. The first step of
+    Windows never straddle the write head, so every window is a real stretch of experience, provided
+    `can_sample(state, length)` holds (the caller checks it: under jit the sizes are traced). The first step of
     each window is marked `first` so recurrent state starts fresh there (we store no carries).
     """
     time_key, env_key = jax.random.split(key)
@@ -108,8 +119,10 @@ def sequence_sample(state: SequenceState, key: jax.Array, batch_size: int, lengt
     envs = jax.random.randint(env_key, (batch_size,), 0, num_envs)
     times = (starts[None, :] + jnp.arange(length)[:, None]) % state.capacity  # [length, batch]
     windows = jax.tree.map(lambda buf: buf[times, envs[None, :]], state.data)
-    windows["first"] = windows["first"].at[0].set(True)
-    return windows
+    first = windows["first"].at[0].set(True)
+    if isinstance(windows, dict):
+        return {**windows, "first": first}
+    return windows.replace(first=first)
 
 
 # --- mixing several buffers --------------------------------------------------------------------------------

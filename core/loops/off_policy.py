@@ -1,13 +1,21 @@
-"""The off-policy loop (SAC and agents built on it): act, step, store, update, one env step at a time.
+"""The off-policy loop (SAC and every agent built on it): act, step, store, update.
 
-On JAX envs a whole chunk of iterations (act, vmapped env step, replay add, updates) is one `lax.scan` under
-one `jit`. On host gymnasium envs each iteration is one fused jitted call (store the transition, update, pick
-the next action) around one host vector-env step, with the learner state donated so the replay buffer is
-updated in place.
+One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC's behaviour:
+- **batch sampler** `agent.sample_batch(buffers, state, key)` over the online replay and the static sources
+  (offline datasets), default uniform from the online replay;
+- **static data sources** (`static_data`, name -> replay buffer) held on the device, passed to every compiled
+  chunk as an argument (not a constant baked into it) and never written into checkpoints;
+- **update ratio**: every `train_every` iterations, `updates_per_step x num_envs x train_every` updates, once
+  `learning_starts` env steps are in and `agent.can_update(buffers)` holds;
+- **pretrain phase**: `agent.pretrain_updates()` gradient updates before the first env step (an offline agent:
+  the whole run); its progress is a counter in the carry, so a resumed run continues in the right phase;
+- **acting with a carry** (`agent.act_with_carry`, reset where `first`), through the collector of core/rollout;
+- **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env.
 
-The agent provides `init(key)`, `act(state, obs[B, ...], key, deterministic)` in normalised actions, and
-`update(state, batch, key) -> (state, metrics)`, and its config `batch_size`, `buffer_size`,
-`learning_starts` and `num_envs`.
+The run's step counts pretrain updates, then env steps. On JAX envs a chunk (act, vmapped env step, replay
+add, updates) is one `lax.scan` under one `jit`; on host envs each iteration is one fused jitted call (store
+the transition, update, pick the next action) around one host vector-env step, with the learner donated so the
+replay is updated in place.
 """
 
 from __future__ import annotations
@@ -21,7 +29,18 @@ from flax import struct
 
 from core import distributed, replay
 from core.actions import to_env_action
-from core.rollout import batch_reset, batch_step, evaluate_host, evaluate_jax, finished_episode_stats
+from core.protocols import Buffers
+from core.rollout import (
+    CollectorState,
+    HostCollector,
+    JaxCollector,
+    add_stats,
+    evaluate,
+    evaluate_jax_with_memory,
+    zero_stats,
+)
+from core.transitions import cast_like, example
+from core.validation import ConfigError
 from envs.protocol import JaxEnv
 
 
@@ -29,205 +48,287 @@ from envs.protocol import JaxEnv
 class OffPolicyCarry:
     agent: Any
     replay: replay.ReplayState
-    env_state: Any  # batched JAX env state; None on host envs
-    obs: jax.Array  # [num_envs, ...]
+    collector: CollectorState  # env state, next obs, first flags, acting carry (on host envs a device mirror)
     key: jax.Array
     env_steps: jax.Array
+    pretrain_updates: jax.Array  # updates done in the pretrain phase
+
+    @property
+    def obs(self) -> jax.Array:
+        return self.collector.obs
 
 
-def _transition_example(spec) -> dict:
-    obs = jnp.zeros(spec.observation_space.shape, jnp.float32)
-    action = jnp.zeros(spec.action_space.shape, jnp.float32)
-    return {"obs": obs, "action": action, "reward": jnp.zeros(()), "next_obs": obs,
-            "terminated": jnp.zeros((), bool)}
+def updates_per_burst(config) -> int:
+    """Updates done every `train_every` iterations; a whole number by validation."""
+    return int(round(config.updates_per_step * config.num_envs * config.train_every))
 
 
-def init_carry(agent, spec, key: jax.Array, env: JaxEnv | None) -> OffPolicyCarry:
-    agent_key, env_key, key = jax.random.split(key, 3)
-    buffer = replay.init(_transition_example(spec), agent.config.buffer_size)
-    env_state, obs = None, jnp.zeros((agent.config.num_envs, *spec.observation_space.shape))
-    if env is not None:
-        env_state, timestep = batch_reset(env, env_key, agent.config.num_envs)
-        obs = timestep.obs
-    return OffPolicyCarry(agent.init(agent_key), buffer, env_state, obs, key, jnp.zeros((), jnp.int32))
-
-
-def _behaviour_action(agent, carry: OffPolicyCarry, obs, key) -> jax.Array:
-    """Uniform random actions until `learning_starts`, the stochastic policy after."""
-    random_action = jax.random.uniform(key, (obs.shape[0], *agent.spec.action_space.shape), minval=-1, maxval=1)
-    policy_action = agent.act(carry.agent, obs, key)
-    return jnp.where(carry.env_steps < agent.config.learning_starts, random_action, policy_action)
-
-
-def _learn(agent, carry: OffPolicyCarry, num_updates: int) -> tuple[OffPolicyCarry, dict]:
-    """`num_updates` gradient steps once the warm-up is over; zeros metrics (same structure) before.
-
-    The metrics carry `updated`, whether these are real: the run driver drops the placeholder zeros from the
-    log rather than report a loss of 0 and an alpha of 0 before the first update.
-    """
-
-    def updates(agent_state, key):
-        def one(state, update_key):
-            sample_key, step_key = jax.random.split(update_key)
-            batch = replay.sample(carry.replay, sample_key, agent.config.batch_size)
-            return agent.update(state, batch, step_key)
-
-        state, metrics = jax.lax.scan(one, agent_state, jax.random.split(key, num_updates))
-        return state, jax.tree.map(jnp.mean, metrics)
-
-    key, update_key = jax.random.split(carry.key)
-    metric_shapes = jax.eval_shape(updates, carry.agent, update_key)[1]
-    skip = lambda state, _: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
-    ready = carry.env_steps >= agent.config.learning_starts
-    agent_state, metrics = jax.lax.cond(ready, updates, skip, carry.agent, update_key)
-    return carry.replace(agent=agent_state, key=key), {**metrics, "updated": ready}
-
-
-# --- the loop object the run driver uses ------------------------------------------------------------------
+def check_update_ratio(config) -> None:
+    exact = config.updates_per_step * config.num_envs * config.train_every
+    if abs(exact - round(exact)) > 1e-9 or round(exact) < 1:
+        raise ConfigError(f"updates_per_step x num_envs x train_every = {config.updates_per_step} x "
+                          f"{config.num_envs} x {config.train_every} = {exact:g} updates per burst; it must be a "
+                          f"whole number >= 1")
 
 
 class OffPolicyLoop:
-    """`init_carry`, `advance` (exactly `chunk_steps` env steps), `evaluate` and `close` for one agent and env."""
+    """`init_carry`, `advance` (exactly `chunk_steps` steps), `evaluate` and `close` for one agent and env."""
 
     @staticmethod
     def iteration_steps(agent_config) -> int:
         """Env steps of one loop iteration (one vmapped env step); budgets and intervals are whole iterations."""
         return agent_config.num_envs
 
-    def __init__(self, agent, env, chunk_steps: int, seed: int):
+    def __init__(self, agent, env, chunk_steps: int, seed: int, eval_env=None,
+                 static_data: dict[str, replay.ReplayState] | None = None, deterministic_eval: bool = True):
+        check_update_ratio(agent.config)
         self.agent = agent
-        self.env = env
         self.seed = seed
-        self.is_jax = isinstance(env, JaxEnv)
         self.chunk_steps = chunk_steps
-        self.space = env.spec.action_space
-        self._act = jax.jit(lambda state, obs, key: to_env_action(self.space, agent.act(state, obs, key, True)))
+        self.static = dict(static_data or {})
+        self.deterministic_eval = deterministic_eval
+        self.env = agent.wrap_env(env)
+        self.eval_env = agent.wrap_env(eval_env) if eval_env is not None else self.env
+        self.is_jax = isinstance(self.env, JaxEnv)
+        self.pretrain_total = self._pretrain_total(agent, chunk_steps)
+        self.trace_count = 0  # times the online JAX chunk was traced (compiled); stays 1 over a run
+        self.phase = "pretrain" if self.pretrain_total else "online"
+        act = lambda params, carry, obs, first, key: _behaviour(agent, params, carry, obs, first, key)
+        self._pretrain = jax.jit(self._pretrain_chunk, donate_argnums=0)
+        self._greedy = jax.jit(self._eval_policy, static_argnums=0)
         if self.is_jax:
             distributed.initialize_from_environment()
+            self.collector = JaxCollector(self.env, agent.config.num_envs, act, agent.initial_carry)
             self._advance = jax.jit(self._jax_chunk, donate_argnums=0)
-            self._evaluate = jax.jit(self._jax_evaluate, static_argnums=1)
         else:
-            self.host = HostStepper(agent, env, seed)
+            self.host = HostStepper(self, act)
+        if isinstance(self.eval_env, JaxEnv):
+            self._evaluate_jax = jax.jit(self._jax_evaluate, static_argnums=(1, 2))
+
+    @staticmethod
+    def _pretrain_total(agent, chunk_steps: int) -> int | None:
+        """Pretrain updates, rounded up to whole chunks (a chunk is one phase); None: the whole run (offline)."""
+        if agent.offline:
+            return None
+        updates = agent.pretrain_updates()
+        return -(-updates // chunk_steps) * chunk_steps
 
     def warnings(self, total_steps: int) -> list[str]:
-        """One line per way a run of `total_steps` env steps is not the run its settings suggest."""
+        """One line per way a run of `total_steps` steps is not the run its settings suggest."""
+        if self.agent.offline:
+            return []
+        notes = []
+        asked = self.agent.pretrain_updates()
+        if self.pretrain_total != asked:
+            notes.append(f"pretrain updates {asked} rounded up to {self.pretrain_total}, whole chunks of "
+                         f"--log-every {self.chunk_steps}")
+        env_steps = total_steps - self.pretrain_total
         learning_starts = self.agent.config.learning_starts
-        if total_steps < learning_starts:
-            return [f"{total_steps} total steps < learning_starts {learning_starts}: the agent never "
-                    f"updates, the run only collects random-action experience"]
-        return []
+        if env_steps < learning_starts:
+            notes.append(f"{env_steps} env steps < learning_starts {learning_starts}: the agent never updates "
+                         f"online, the run only collects random-action experience")
+        return notes
 
+    # --- the carry ----------------------------------------------------------------------------------------------
     def init_carry(self, key: jax.Array) -> OffPolicyCarry:
-        carry = init_carry(self.agent, self.env.spec, key, self.env if self.is_jax else None)
+        agent_key, env_key, key = jax.random.split(key, 3)
+        config = self.agent.config
+        row = example(self.env.spec, self.agent.transition_extras())
+        buffer = replay.init(row, config.buffer_size)
+        if self.is_jax:
+            collector = self.collector.reset(env_key)
+        else:
+            obs = jnp.zeros((config.num_envs, *self.env.spec.observation_space.shape), row.obs.dtype)
+            collector = CollectorState(None, obs, jnp.ones(config.num_envs, bool),
+                                       self.agent.initial_carry(config.num_envs))
+        zero = jnp.zeros((), jnp.int32)
+        carry = OffPolicyCarry(self.agent.init(agent_key), buffer, collector, key, zero, zero)
         if self.is_jax:
             carry = self._place(carry)
-        return distributed.own_buffers(carry)  # both the JAX chunk and the host iteration donate it
+        return distributed.own_buffers(carry)  # the chunks donate it
 
     def _place(self, carry: OffPolicyCarry) -> OffPolicyCarry:
         """JAX envs: the env batch sharded over the visible devices (core/distributed.py), the learner replicated."""
-        env_state, obs = distributed.shard_envs((carry.env_state, carry.obs), self.agent.config.num_envs)
-        learner = distributed.replicate((carry.agent, carry.replay, carry.key, carry.env_steps))
-        return OffPolicyCarry(learner[0], learner[1], env_state, obs, learner[2], learner[3])
+        collector = distributed.shard_envs(carry.collector, self.agent.config.num_envs)
+        learner = distributed.replicate((carry.agent, carry.replay, carry.key, carry.env_steps,
+                                         carry.pretrain_updates))
+        return OffPolicyCarry(learner[0], learner[1], collector, *learner[2:])
+
+    # --- advancing ----------------------------------------------------------------------------------------------
+    def in_pretrain(self, carry: OffPolicyCarry) -> bool:
+        if self.pretrain_total is None:
+            return True
+        return int(carry.pretrain_updates) < self.pretrain_total
 
     def advance(self, carry: OffPolicyCarry) -> tuple[OffPolicyCarry, dict]:
+        if self.in_pretrain(carry):
+            self.phase = "pretrain"
+            return self._pretrain(carry, self.static)
+        self.phase = "online"
         if self.is_jax:
-            return self._advance(carry)
+            return self._advance(carry, self.static)
         return self.host.advance(carry, self.chunk_steps)
 
+    def _pretrain_chunk(self, carry: OffPolicyCarry, static: dict):
+        """`chunk_steps` gradient updates and no env step."""
+        key, update_key = jax.random.split(carry.key)
+        buffers = Buffers(carry.replay, static)
+        ready = self.agent.can_update(buffers)
+        agent_state, metrics = _gated_updates(self.agent, carry.agent, buffers, update_key, self.chunk_steps, ready)
+        carry = carry.replace(agent=agent_state, key=key, pretrain_updates=carry.pretrain_updates + self.chunk_steps)
+        return carry, {**metrics, "updated": ready}
+
+    def _jax_iteration(self, carry: OffPolicyCarry, static: dict):
+        num_envs = self.agent.config.num_envs
+        key, act_key, env_key = jax.random.split(carry.key, 3)
+        params = (carry.agent, carry.env_steps)
+        collector, transition, episodes = self.collector.step(params, carry.collector, act_key, env_key)
+        carry = carry.replace(
+            replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
+            collector=collector,
+            key=key,
+            env_steps=carry.env_steps + num_envs,
+        )
+        carry, metrics = _learn(self.agent, carry, static)
+        return carry, (metrics, episodes)
+
+    def _jax_chunk(self, carry: OffPolicyCarry, static: dict):
+        self.trace_count += 1
+        iterations = self.chunk_steps // self.agent.config.num_envs
+        carry, (metrics, episodes) = jax.lax.scan(lambda c, _: self._jax_iteration(c, static), carry, None,
+                                                  length=iterations)
+        collector = distributed.constrain_envs(carry.collector, self.agent.config.num_envs)
+        return carry.replace(collector=collector), {**jax.tree.map(lambda m: m[-1], metrics),
+                                                    **jax.tree.map(jnp.sum, episodes)}
+
+    # --- evaluation ---------------------------------------------------------------------------------------------
+    def _eval_policy(self, deterministic: bool, agent_state, memory, obs, first, key):
+        memory, action, _ = self.agent.act_with_carry(agent_state, memory, obs, first, key, deterministic)
+        return memory, to_env_action(self.eval_env.spec.action_space, action)
+
+    def _jax_evaluate(self, carry: OffPolicyCarry, episodes: int, deterministic: bool):
+        policy = lambda memory, obs, first, key: self._eval_policy(deterministic, carry.agent, memory, obs, first,
+                                                                   key)
+        memory = self.agent.initial_carry(episodes)
+        return evaluate_jax_with_memory(self.eval_env, policy, memory, jax.random.fold_in(carry.key, 1), episodes)
+
     def evaluate(self, carry: OffPolicyCarry, episodes: int) -> np.ndarray:
-        if self.is_jax:
-            return np.asarray(self._evaluate(carry, episodes))
-        policy = lambda obs, key: self._act(carry.agent, obs, key)
-        return evaluate_host(self.env, policy, jax.random.fold_in(carry.key, 1), episodes, self.seed + 10_000)
+        """Returns of `episodes` episodes of the evaluation env."""
+        if isinstance(self.eval_env, JaxEnv):
+            return np.asarray(self._evaluate_jax(carry, episodes, self.deterministic_eval))
+        policy = lambda memory, obs, first, key: self._greedy(self.deterministic_eval, carry.agent, memory, obs,
+                                                              first, key)
+        memory = self.agent.initial_carry(episodes)
+        return evaluate(self.eval_env, policy, memory, jax.random.fold_in(carry.key, 1), episodes,
+                        self.seed + 10_000)
+
+    def evaluation_metrics(self, returns: np.ndarray) -> dict:
+        return self.agent.evaluation_metrics(returns)
 
     def close(self) -> None:
         if not self.is_jax:
             self.host.close()
 
-    # --- JAX envs: a chunk of iterations is one scan ------------------------------------------------------
-    def _jax_iteration(self, carry: OffPolicyCarry, _):
-        num_envs = self.agent.config.num_envs
-        key, act_key, env_key = jax.random.split(carry.key, 3)
-        action = _behaviour_action(self.agent, carry, carry.obs, act_key)
-        env_state, timestep = batch_step(self.env, carry.env_state, to_env_action(self.space, action), env_key)
-        transition = {"obs": carry.obs, "action": action, "reward": timestep.reward,
-                      "next_obs": timestep.info["final_obs"], "terminated": timestep.terminated}
-        carry = carry.replace(
-            replay=replay.add(carry.replay, transition),
-            env_state=env_state,
-            obs=timestep.obs,
-            key=key,
-            env_steps=carry.env_steps + num_envs,
-        )
-        carry, metrics = _learn(self.agent, carry, num_envs)
-        return carry, (metrics, finished_episode_stats(timestep))
 
-    def _jax_chunk(self, carry: OffPolicyCarry):
-        iterations = self.chunk_steps // self.agent.config.num_envs
-        carry, (metrics, episodes) = jax.lax.scan(self._jax_iteration, carry, None, length=iterations)
-        env_state, obs = distributed.constrain_envs((carry.env_state, carry.obs), self.agent.config.num_envs)
-        carry = carry.replace(env_state=env_state, obs=obs)
-        return carry, {**jax.tree.map(lambda m: m[-1], metrics), **jax.tree.map(jnp.sum, episodes)}
+def _row(buffer: replay.ReplayState):
+    """One row of the buffer's layout (shapes and dtypes), for casting a transition to it."""
+    return jax.tree.map(lambda leaf: leaf[0], buffer.data)
 
-    def _jax_evaluate(self, carry: OffPolicyCarry, episodes: int):
-        policy = lambda obs, key: self._act(carry.agent, obs, key)
-        return evaluate_jax(self.env, policy, jax.random.fold_in(carry.key, 1), episodes)
+
+def _behaviour(agent, params, carry, obs, first, key):
+    """Uniform random actions until `learning_starts` env steps, the agent's stochastic policy after."""
+    agent_state, env_steps = params
+    carry, policy_action, extras = agent.act_with_carry(agent_state, carry, obs, first, key)
+    random_action = jax.random.uniform(key, (obs.shape[0], *agent.spec.action_space.shape), minval=-1, maxval=1)
+    action = jnp.where(env_steps < agent.config.learning_starts, random_action, policy_action)
+    return carry, action, extras
+
+
+def _updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int):
+    """`count` gradient steps, each on a batch from `agent.sample_batch`; metrics averaged over them."""
+
+    def one(state, update_key):
+        sample_key, step_key = jax.random.split(update_key)
+        return agent.update(state, agent.sample_batch(buffers, state, sample_key), step_key)
+
+    state, metrics = jax.lax.scan(one, agent_state, jax.random.split(key, count))
+    return state, jax.tree.map(jnp.mean, metrics)
+
+
+def _learn(agent, carry: OffPolicyCarry, static: dict) -> tuple[OffPolicyCarry, dict]:
+    """A burst of updates on the iterations that end a `train_every` period once the warm-up is over; zero
+    metrics (same structure) otherwise.
+
+    The metrics carry `updated`, whether these are real: the run driver drops the placeholder zeros from the
+    log rather than report a loss of 0 and an alpha of 0 before the first update.
+    """
+    config = agent.config
+    buffers = Buffers(carry.replay, static)
+    key, update_key = jax.random.split(carry.key)
+    period_ends = (carry.env_steps // config.num_envs) % config.train_every == 0
+    ready = (carry.env_steps >= config.learning_starts) & agent.can_update(buffers) & period_ends
+    count = updates_per_burst(config)
+    agent_state, metrics = _gated_updates(agent, carry.agent, buffers, update_key, count, ready)
+    return carry.replace(agent=agent_state, key=key), {**metrics, "updated": ready}
+
+
+def _gated_updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int, ready: jax.Array):
+    """`_updates` where `ready`, else the state unchanged and zero metrics of the same structure."""
+    updates = lambda state, key: _updates(agent, state, buffers, key, count)
+    metric_shapes = jax.eval_shape(updates, agent_state, key)[1]
+    skip = lambda state, _: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
+    return jax.lax.cond(ready, updates, skip, agent_state, key)
 
 
 # --- host envs ---------------------------------------------------------------------------------------------
 
 
 class HostStepper:
-    """Runs the off-policy iteration around a host gymnasium vector env.
+    """Runs the off-policy iteration around a host gymnasium vector env (core/rollout `HostCollector`).
 
-    The env is not part of the checkpoint: a resumed run starts fresh episodes, so host-env runs resume
-    statistically, not bit for bit.
+    One device call per env step: the jitted iteration stores the transition, updates, and picks the next
+    action (in env units too, so nothing is computed eagerly on the host).
     """
 
-    def __init__(self, agent, env_factory, seed: int):
-        self.agent = agent
-        self.space = env_factory.spec.action_space
-        self.vec = env_factory.vector(agent.config.num_envs, seed)
-        self.obs = None
-        self.action = None
+    def __init__(self, loop: OffPolicyLoop, act):
+        self.loop = loop
+        self.agent = loop.agent
+        self.collector = HostCollector(loop.env, loop.agent.config.num_envs, loop.seed, act, loop.agent.initial_carry)
+        self.state: CollectorState | None = None  # the host-side collector state (numpy obs)
+        self.next_action = None  # (carry, action, env_action, extras) for self.state.obs
         self._iteration = jax.jit(self._fused_iteration, donate_argnums=0)
         self._first_action = jax.jit(self._pick_action)
 
-    def _pick_action(self, carry: OffPolicyCarry, obs):
+    def _pick_action(self, carry: OffPolicyCarry, obs, first):
         key, act_key = jax.random.split(carry.key)
-        action = _behaviour_action(self.agent, carry, obs, act_key)
-        return carry.replace(key=key), action
+        params = (carry.agent, carry.env_steps)
+        agent_carry, action, extras = _behaviour(self.agent, params, carry.collector.carry, obs, first, act_key)
+        env_action = to_env_action(self.loop.env.spec.action_space, action)
+        carry = carry.replace(key=key, collector=carry.collector.replace(carry=agent_carry))
+        return carry, (action, env_action, extras)
 
-    def _fused_iteration(self, carry: OffPolicyCarry, transition: dict, next_obs):
+    def _fused_iteration(self, carry: OffPolicyCarry, transition, next_obs, next_first, static: dict):
         num_envs = self.agent.config.num_envs
-        carry = carry.replace(replay=replay.add(carry.replay, transition), env_steps=carry.env_steps + num_envs)
-        carry, metrics = _learn(self.agent, carry, num_envs)
-        carry, action = self._pick_action(carry, next_obs)
+        carry = carry.replace(replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
+                              env_steps=carry.env_steps + num_envs)
+        carry, metrics = _learn(self.agent, carry, static)
+        carry, action = self._pick_action(carry, next_obs, next_first)
         return carry, action, metrics
 
     def advance(self, carry: OffPolicyCarry, chunk_steps: int) -> tuple[OffPolicyCarry, dict]:
-        if self.obs is None:
-            self.obs = self.vec.reset().obs
-            carry, self.action = self._first_action(carry, jnp.asarray(self.obs))
-        totals = {"episodes": 0.0, "return_sum": 0.0, "length_sum": 0.0}
-        metrics = {}
+        if self.state is None:
+            self.state = self.collector.reset()
+            carry, self.next_action = self._first_action(carry, jnp.asarray(self.state.obs),
+                                                         jnp.asarray(self.state.first))
+        totals, metrics = zero_stats(), {}
         for _ in range(chunk_steps // self.agent.config.num_envs):
-            action = np.asarray(self.action)
-            timestep = self.vec.step(np.asarray(to_env_action(self.space, action)))
-            transition = {"obs": self.obs, "action": action, "reward": timestep.reward,
-                          "next_obs": timestep.info["final_obs"], "terminated": timestep.terminated}
-            carry, self.action, metrics = self._iteration(carry, transition, timestep.obs)
-            self.obs = timestep.obs
-            _count_episodes(totals, timestep)
+            action, env_action, extras = self.next_action
+            state, transition, episodes = self.collector.env_step(self.state, None, action, env_action, extras)
+            carry, self.next_action, metrics = self._iteration(carry, transition, state.obs, state.first,
+                                                               self.loop.static)
+            self.state = state
+            totals = add_stats(totals, episodes)
         return carry, {**metrics, **totals}
 
     def close(self) -> None:
-        self.vec.close()
-
-
-def _count_episodes(totals: dict, timestep) -> None:
-    done = np.logical_or(timestep.terminated, timestep.truncated)
-    if done.any():
-        totals["episodes"] += float(done.sum())
-        totals["return_sum"] += float(np.asarray(timestep.info["episode_return"])[done].sum())
-        totals["length_sum"] += float(np.asarray(timestep.info["episode_length"])[done].sum())
+        self.collector.close()

@@ -1,7 +1,8 @@
-"""Collecting experience: JAX envs vmapped under jit/scan, host gymnasium vector envs with a jitted policy.
+"""Evaluation episodes: returns of complete episodes, on JAX envs (one scan, jit-able) or host vector envs.
 
-Agents call these; they never write their own env loops. A policy here is `policy(obs[B, ...], key) -> action`
-in the env's own action units.
+A policy here is `policy(memory, obs[B, ...], first[B], key) -> (memory, action)` in the env's own action units;
+`memory` is the policy's carry (None when it has none) and `first` is True on each episode's first step. Each
+of the `episodes` env slots runs exactly one episode.
 """
 
 from __future__ import annotations
@@ -13,41 +14,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.protocol import JaxEnv, TimeStep
+from core.rollout.vector import batch_reset, batch_step
+from envs.protocol import JaxEnv
 
 Policy = Callable[[jax.Array, jax.Array], jax.Array]
 
 
-def batch_reset(env: JaxEnv, key: jax.Array, num_envs: int) -> tuple[Any, TimeStep]:
-    return jax.vmap(env.reset)(jax.random.split(key, num_envs))
-
-
-def batch_step(env: JaxEnv, state: Any, action: jax.Array, key: jax.Array) -> tuple[Any, TimeStep]:
-    num_envs = jax.tree.leaves(action)[0].shape[0]
-    return jax.vmap(env.step)(state, action, jax.random.split(key, num_envs))
-
-
-def finished_episode_stats(timestep: TimeStep) -> dict[str, jax.Array]:
-    """Sums over the episodes that ended at this step (for averaging over a chunk of steps)."""
-    done = timestep.done.astype(jnp.float32)
-    return {
-        "episodes": done.sum(),
-        "return_sum": (done * timestep.info["episode_return"]).sum(),
-        "length_sum": (done * timestep.info["episode_length"]).sum(),
-    }
-
-
 def evaluate_jax(env: JaxEnv, policy: Policy, key: jax.Array, episodes: int) -> jax.Array:
-    """Returns of `episodes` complete episodes run side by side; jit-able. Result `[episodes]`."""
+    """Returns `[episodes]` of a memoryless `policy(obs, key) -> action`; jit-able."""
     memoryless = lambda memory, obs, first, act_key: (memory, policy(obs, act_key))
     return evaluate_jax_with_memory(env, memoryless, None, key, episodes)
 
 
 def evaluate_jax_with_memory(env: JaxEnv, policy, memory: Any, key: jax.Array, episodes: int) -> jax.Array:
-    """`evaluate_jax` for a policy with a carry: `policy(memory, obs[B, ...], first[B], key) -> (memory, action)`.
-
-    `memory` is the carry of `episodes` fresh episodes; `first` is True on each episode's first step.
-    """
+    """`evaluate_jax` for a policy with a carry; `memory` is the carry of `episodes` fresh episodes."""
     reset_key, run_key = jax.random.split(key)
     state, timestep = batch_reset(env, reset_key, episodes)
 
@@ -67,18 +47,34 @@ def evaluate_jax_with_memory(env: JaxEnv, policy, memory: Any, key: jax.Array, e
 
 
 def evaluate_host(env_factory, policy: Policy, key: jax.Array, episodes: int, seed: int) -> np.ndarray:
-    """Returns of `episodes` episodes of a host gymnasium env, one vector slot each, run until all finish."""
+    """Returns of `episodes` episodes of a host gymnasium env with a memoryless `policy(obs, key) -> action`."""
+    memoryless = lambda memory, obs, first, act_key: (memory, policy(obs, act_key))
+    return evaluate_host_with_memory(env_factory, memoryless, None, key, episodes, seed)
+
+
+def evaluate_host_with_memory(env_factory, policy, memory: Any, key: jax.Array, episodes: int,
+                              seed: int) -> np.ndarray:
+    """`evaluate_host` for a policy with a carry, one vector slot per episode, run until all finish."""
     vec = env_factory.vector(episodes, seed)
     try:
         timestep = vec.reset()
+        first = np.ones(episodes, bool)
         returns = np.zeros(episodes)
         running = np.ones(episodes, dtype=bool)
         while running.any():
             key, act_key = jax.random.split(key)
-            action = np.asarray(policy(jnp.asarray(timestep.obs), act_key))
-            timestep = vec.step(action)
+            memory, action = policy(memory, jnp.asarray(timestep.obs), jnp.asarray(first), act_key)
+            timestep = vec.step(np.asarray(action))
             returns += running * np.asarray(timestep.reward)
             running &= ~np.asarray(timestep.done)
+            first = np.zeros(episodes, bool)  # each slot runs one episode; later ones are never counted
         return returns
     finally:
         vec.close()
+
+
+def evaluate(env, policy, memory: Any, key: jax.Array, episodes: int, seed: int) -> np.ndarray:
+    """Either kind of env: JAX envs run as one scan (jit this where it is called often), host envs step."""
+    if isinstance(env, JaxEnv):
+        return np.asarray(evaluate_jax_with_memory(env, policy, memory, key, episodes))
+    return evaluate_host_with_memory(env, policy, memory, key, episodes, seed)

@@ -1,0 +1,117 @@
+"""What a loop needs of an agent, as `typing.Protocol`s: one for off-policy agents, one for on-policy agents.
+
+An agent subclasses its protocol explicitly, which gives it the hooks' defaults; a variant overrides only the
+hooks it changes. The defaults are SAC's (off-policy) and PPO's (on-policy) behaviour, so a plain agent
+needs the required methods and config fields only.
+
+Off-policy config fields the loop reads: `batch_size`, `buffer_size`, `learning_starts`, `num_envs`,
+`updates_per_step` and `train_every` (see core/loops/off_policy.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import jax
+from flax import struct
+
+from core import replay
+from core.transitions import Transition
+
+
+@struct.dataclass
+class Buffers:
+    """What a batch is drawn from: the online replay (the loop's, saved in checkpoints) and the static data
+    sources (e.g. offline datasets, by name), which are held on the device but never re-saved."""
+
+    online: replay.ReplayState
+    static: dict[str, replay.ReplayState]
+
+
+class OffPolicyAgent(Protocol):
+    config: Any
+    spec: Any  # the EnvSpec of the env as wrapped by `wrap_env`
+    offline: bool = False  # True: every step of the budget is a gradient step on static data, none an env step
+    uses_static_data: bool = False  # True: its sampler draws from static sources (a --dataset is for it)
+
+    def init(self, key: jax.Array) -> Any:
+        """The learner state: every array the updates change (params, optimiser states, counters)."""
+        ...
+
+    def act(self, state: Any, obs: jax.Array, key: jax.Array, deterministic: bool = False) -> jax.Array:
+        """Actions for a batch of observations, in the agent's units (core/actions.py)."""
+        ...
+
+    def update(self, state: Any, batch: Transition, key: jax.Array) -> tuple[Any, dict]:
+        """One gradient step on a batch; pure, so the loop can scan it."""
+        ...
+
+    # --- hooks with defaults --------------------------------------------------------------------------------
+    def sample_batch(self, buffers: Buffers, state: Any, key: jax.Array) -> Transition:
+        """The batch of one update: by default uniform from the online replay."""
+        return replay.sample(buffers.online, key, self.config.batch_size)
+
+    def pretrain_updates(self) -> int:
+        """Gradient updates on static data before the first env step (an offline agent's: the whole run)."""
+        return 0
+
+    def can_update(self, buffers: Buffers) -> jax.Array:
+        """Whether `sample_batch` can draw only written rows (a traced boolean)."""
+        return replay.can_sample(buffers.online)
+
+    def initial_carry(self, num_envs: int) -> Any:
+        """The acting carry of `num_envs` fresh episodes (a recurrent state, a skill); None without one."""
+        return None
+
+    def act_with_carry(self, state: Any, carry: Any, obs: jax.Array, first: jax.Array, key: jax.Array,
+                       deterministic: bool = False) -> tuple[Any, jax.Array, dict]:
+        """Acting with a carry (`first` marks episode starts) -> (carry, action, extras to store)."""
+        return carry, self.act(state, obs, key, deterministic), {}
+
+    def transition_extras(self) -> dict:
+        """Example values (one row) of the extras `act_with_carry` returns, so the replay has room for them."""
+        return {}
+
+    def wrap_env(self, env: Any) -> Any:
+        """The env as the agent sees it (training and evaluation)."""
+        return env
+
+    def evaluation_metrics(self, returns: Any) -> dict[str, float]:
+        """Metrics beyond the mean return that an evaluation reports."""
+        return {}
+
+
+class OnPolicyAgent(Protocol):
+    config: Any  # fields the loop reads: num_envs, num_steps; optional bootstrap_truncation, refresh_carry
+    spec: Any
+
+    def init(self, key: jax.Array) -> Any:
+        ...
+
+    def initial_memory(self, num_envs: int) -> Any:
+        ...
+
+    def remember(self, params: Any, memory: Any, obs: jax.Array, first: jax.Array) -> tuple[Any, jax.Array]:
+        """Absorb one observation into the memory carry -> (memory, features)."""
+        ...
+
+    def sample(self, params: Any, features: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """-> (action, its log-prob) from the policy head."""
+        ...
+
+    def act(self, params: Any, memory: Any, obs: jax.Array, first: jax.Array, key: jax.Array,
+            deterministic: bool = False) -> tuple[Any, jax.Array]:
+        ...
+
+    def update(self, state: Any, rollout: dict, memory: Any, key: jax.Array) -> tuple[Any, dict]:
+        ...
+
+    def policy_params(self, state: Any) -> Any:
+        """The part of the learner state that acting reads."""
+        return state.params
+
+    def wrap_env(self, env: Any) -> Any:
+        return env
+
+    def evaluation_metrics(self, returns: Any) -> dict[str, float]:
+        return {}
