@@ -1,7 +1,7 @@
-"""Kernel benchmark: linear_recurrence back-ends against the memory-bandwidth floor, and one memory layer of each
-kind against a GRU, measured side by side in one run.
+"""The `kernels` suite: linear_recurrence back-ends against the memory-bandwidth floor, and one memory layer of
+each kind against a GRU, measured side by side in one run.
 
-    .venv/bin/python scripts/kernel_benchmark.py [--quick] [--out-dir DIR]
+    python scripts/benchmark.py kernels [--out-dir DIR] [--quick] [--overwrite]
 
 Part 1, for T in {1k, 16k, 128k}, a c64 S5-like recurrence (constant decay [P], inputs [T, B, P], resets [T, B]):
 elements/s forward and forward+backward per method, and the fraction of the memory bandwidth measured in the
@@ -16,21 +16,20 @@ Timing: time.perf_counter around block_until_ready, warm-up (compile) excluded, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
-import time
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a file: the repo root replaces this folder, whose names shadow packages
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parents[2])
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 
-import kernels
-from kernels import recurrence
+import kernels  # noqa: E402
+from kernels import recurrence  # noqa: E402
+from scripts.benchmarks.report import SuiteResult  # noqa: E402
+from scripts.benchmarks.timing import median_time  # noqa: E402
 
 COMPLEX_BYTES = 8
 FORWARD_BYTES = 2 * COMPLEX_BYTES  # read b, write x
@@ -46,23 +45,10 @@ LAYERS = {
 }
 
 
-def timed(fn, *args, repeats: int) -> tuple[float, float]:
-    """(median seconds per call after warm-up, seconds of the first call = compile + one run)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), first
-
-
 def measure_bandwidth(repeats: int) -> float:
     """Bytes/s of a large array copy (y = x + 1: one read, one write), 512 MB moved per call."""
     x = jnp.ones((64 * 2**20,), jnp.float32)
-    seconds, _ = timed(jax.jit(lambda x: x + 1.0), x, repeats=repeats)
+    seconds, _ = median_time(jax.jit(lambda x: x + 1.0), x, repeats=repeats)
     return 2 * x.nbytes / seconds
 
 
@@ -83,8 +69,8 @@ def bench_recurrence(length: int, bandwidth: float, repeats: int) -> list[dict]:
         forward = jax.jit(lambda a, b, r, method=method: kernels.linear_recurrence(a, b, r, method=method))
         loss = lambda a, b, r, method=method: jnp.sum(jnp.abs(kernels.linear_recurrence(a, b, r, method=method)) ** 2)
         forward_backward = jax.jit(jax.grad(loss, argnums=(0, 1)))
-        fwd_s, _ = timed(forward, decay, b, resets, repeats=repeats)
-        fb_s, fb_first = timed(forward_backward, decay, b, resets, repeats=repeats)
+        fwd_s, _ = median_time(forward, decay, b, resets, repeats=repeats)
+        fb_s, fb_first = median_time(forward_backward, decay, b, resets, repeats=repeats)
         rows.append({
             "kind": "recurrence", "T": length, "method": method, "copy_bandwidth_GBps": bandwidth / 1e9,
             "resolves_to": recurrence.default_method() if method == "auto" else method,
@@ -109,7 +95,7 @@ def bench_layers(length: int, repeats: int) -> list[dict]:
         def loss(params, xs, cell=cell, carry=carry):
             return jnp.mean(cell.scan(params, carry, xs, resets)[1] ** 2)
 
-        seconds, first = timed(jax.jit(jax.grad(loss, argnums=(0, 1))), params, xs, repeats=repeats)
+        seconds, first = median_time(jax.jit(jax.grad(loss, argnums=(0, 1))), params, xs, repeats=repeats)
         rows.append({"kind": "layer", "T": length, "layer": name, "fwdbwd_s": seconds,
                      "tokens_per_s": length * LAYER_BATCH / seconds, "compile_s": first - seconds})
     gru_seconds = next(r["fwdbwd_s"] for r in rows if r["layer"] == "gru")
@@ -119,7 +105,7 @@ def bench_layers(length: int, repeats: int) -> list[dict]:
     return rows
 
 
-def run(out_dir: pathlib.Path | None, quick: bool) -> list[dict]:
+def measure(out_dir: pathlib.Path | None, quick: bool) -> list[dict]:
     """All measurements as rows; with `out_dir`, also kernel_benchmark.json and kernel_benchmark.md there.
 
     quick: fewer repeats, and the largest sizes (T=128k recurrence, T=8192 layers) are skipped.
@@ -173,19 +159,13 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def suite(out_dir: pathlib.Path | None, quick: bool) -> dict:
-    """The `kernels` suite of scripts/benchmark.py: the rows, and these tables as the report body."""
-    rows = run(out_dir, quick)
-    return {"rows": rows, "markdown": format_table(rows)}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, skip the largest sizes")
-    parser.add_argument("--out-dir", type=pathlib.Path, default=None, help="write JSON and markdown here")
-    args = parser.parse_args()
-    print(format_table(run(args.out_dir, args.quick)))
+def run(out_dir: pathlib.Path | None, quick: bool) -> SuiteResult:
+    """The suite's entry point: the rows, and these tables as the report body."""
+    rows = measure(out_dir, quick)
+    return SuiteResult(rows, format_table(rows))
 
 
 if __name__ == "__main__":
-    main()
+    from scripts.benchmark import run_alone
+
+    run_alone("kernels")

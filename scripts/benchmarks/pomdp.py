@@ -1,42 +1,34 @@
-"""The `pomdp` and `pomdp-speed` benchmark suites (docs/icrl.md): in-context RL memories side by side.
+"""The `pomdp` benchmark suite (docs/icrl.md): in-context RL memories side by side on POPGym.
 
-`pomdp`: every memory (s5, s4d, selective, gru, lstm, none) x the five POPGym Hard envs of the S5 paper's table,
+Every memory (s5, s4d, selective, gru, lstm, none) x the five POPGym Hard envs of the S5 paper's table,
 3 seeds trained at once with `jax.jit(jax.vmap(train))`, the `icrl` CPU preset (2 layers of width 64, 32 envs x
 128 steps). The report has the final return (mean of the last 10 % of updates) and MMER (max over updates of
 the mean return of the episodes that finished in that update), mean +- std over seeds, one learning-curve panel
 per env, and compile and run time per (memory, env). The same run measures PPO env steps/s of S5, GRU and LSTM
-at sequence length 1024 (16 envs x 1024 steps).
+at sequence length 1024 (16 envs x 1024 steps). The paper network's speed is the `pomdp-speed` suite
+(pomdp_speed.py).
 
-`pomdp-speed`: the paper's network (4 S5 layers of width 256, N=256) against one GRU (and one LSTM) layer of 256,
-32 envs x 256 steps (the rollout shape at which popjaxrl was measured), under two PPO updates: the paper's (30
-epochs x 8 minibatches of 4 whole sequences, as popjaxrl's run_popgym.py) and the CPU preset's (4 epochs x 4
-minibatches of 8). Env steps/s and compile time, as ratios to the GRU of the same update. The update decides the
-winner on a CPU: a GRU pays its 256 sequential steps per minibatch whatever the minibatch's width, while S5's
-matmuls cost per token, so more, narrower minibatches favour S5.
-
-    python scripts/benchmark.py pomdp [--quick]       (--quick: a fifth of the budget)
-    python scripts/benchmark.py pomdp-speed
+    python scripts/benchmark.py pomdp [--out-dir DIR] [--quick] [--overwrite]     (--quick: a fifth of the budget)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a file: the repo root replaces this folder, whose names shadow packages
+    sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-import jax
-import numpy as np
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
-import envs
-from agents.icrl import ICRLConfig, paper_config
-from kernels.recurrence import default_method
-from scripts.ppo_speed import compile_and_run, compile_train
+import envs  # noqa: E402
+from agents.icrl import ICRLConfig  # noqa: E402
+from scripts.benchmarks.pomdp_speed import speed_rows, speed_table  # noqa: E402
+from scripts.benchmarks.ppo_speed import compile_and_run  # noqa: E402
+from scripts.benchmarks.report import SuiteResult  # noqa: E402
 
 MEMORIES = ("s5", "s4d", "selective", "gru", "lstm", "none")
 PAPER_ENVS = ("PositionOnlyCartPoleHard", "NoisyPositionOnlyCartPoleHard", "PositionOnlyPendulumHard",
@@ -157,86 +149,23 @@ def _json_rows(returns: np.ndarray) -> list[list[float | None]]:
     return [[float(v) if np.isfinite(v) else None for v in row] for row in np.asarray(returns)]
 
 
-def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -> list[dict]:
-    """Env steps/s and compile time of each config (one seed), with ratios to the GRU row of the same update.
-
-    All configs are compiled first; then their whole trainings run in turn, `rounds` times, and each row keeps its
-    median. Taking turns spreads the shared machine's slow spells over every config instead of one.
-    """
-    env = envs.make(env_name)
-    steps = {label: config.num_envs * config.num_steps * iterations for label, config in configs.items()}
-    compiled = {label: compile_train(config, env, steps[label], 1) for label, config in configs.items()}
-    seconds = {label: [] for label in configs}
-    for _ in range(rounds):
-        for label, (train, keys, _) in compiled.items():
-            start = time.perf_counter()
-            jax.block_until_ready(train(keys))
-            seconds[label].append(time.perf_counter() - start)
-    rows = []
-    for label, config in configs.items():
-        run_seconds = statistics.median(seconds[label])
-        rows.append({"config": label, "envs_x_steps": f"{config.num_envs} x {config.num_steps}",
-                     "epochs_x_minibatches": f"{config.update_epochs} x {config.num_minibatches}",
-                     "steps_per_second": round(steps[label] / run_seconds),
-                     "compile_seconds": round(compiled[label][2], 1), "run_seconds": round(run_seconds, 2)})
-        print(rows[-1], flush=True)
-    for row in rows:
-        gru = next(g for g in rows if g["config"].startswith("gru") and g["epochs_x_minibatches"]
-                   == row["epochs_x_minibatches"])
-        row["speed_vs_gru"] = round(row["steps_per_second"] / gru["steps_per_second"], 2)
-        row["compile_vs_gru"] = round(row["compile_seconds"] / gru["compile_seconds"], 2)
-    return rows
-
-
 def sequence_1024(quick: bool) -> list[dict]:
     base = dataclasses.replace(ICRLConfig(), num_envs=16, num_steps=1024)
     configs = {f"{m} (icrl CPU preset)": dataclasses.replace(base, memory=m) for m in ("s5", "gru", "lstm")}
     return speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4, rounds=1 if quick else 3)
 
 
-# (epochs, minibatches, iterations timed, iterations with --quick) of each PPO update compared by pomdp-speed.
-SPEED_UPDATES = {"paper": (30, 8, 2, 1), "cpu-preset": (4, 4, 4, 2)}
-
-
-def paper_network(quick: bool) -> list[dict]:
-    rows = []
-    for update, (epochs, minibatches, iterations, quick_iterations) in SPEED_UPDATES.items():
-        shape = {"num_envs": 32, "num_steps": 256, "update_epochs": epochs, "num_minibatches": minibatches}
-        configs = {f"s5 4 x 256, {update} update": paper_config(**shape),
-                   f"gru 1 x 256, {update} update": paper_config(memory="gru", memory_layers=1, **shape),
-                   f"lstm 1 x 256, {update} update": paper_config(memory="lstm", memory_layers=1, **shape)}
-        rows += speed_rows(configs, "pomdp:RepeatPreviousHard", quick_iterations if quick else iterations,
-                           rounds=1 if quick else 3)
-    return rows
-
-
-def speed_table(rows: list[dict]) -> str:
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
-    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def run(out_dir: Path, quick: bool = False) -> dict:
+def run(out_dir: Path, quick: bool = False) -> SuiteResult:
     """The `pomdp` suite: learning table + curves, and steps/s at sequence length 1024 measured in the same run."""
     device = jax.devices()[0].device_kind
     rows, text = learning(quick, out_dir)
     speed = sequence_1024(quick)
     markdown = "\n".join([text, f"### PPO env steps/s at sequence length 1024 (16 envs x 1024 steps, {device})\n",
                           speed_table(speed)])
-    return {"rows": rows + speed, "markdown": markdown}
-
-
-def run_speed(out_dir: Path, quick: bool = False) -> dict:
-    """The `pomdp-speed` suite: the paper's S5 network vs one GRU / LSTM layer of 256."""
-    device = jax.devices()[0].device_kind
-    speed = paper_network(quick)
-    markdown = (f"### Paper network, 32 envs x 256 steps, RepeatPreviousHard ({device}, recurrence "
-                f"{default_method()})\n\n" + speed_table(speed))
-    return {"rows": speed, "markdown": markdown}
+    return SuiteResult(rows + speed, markdown)
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "reports/pomdp-speed")
-    out.mkdir(parents=True, exist_ok=True)
-    print(run_speed(out, quick="--quick" in sys.argv)["markdown"])
+    from scripts.benchmark import run_alone
+
+    run_alone("pomdp")

@@ -1,9 +1,11 @@
-"""PPO throughput on our JAX CartPole: env steps/s of the whole-training `jit(vmap(train))`, compile time apart.
+"""The `ppo-speed` suite: PPO throughput on our JAX CartPole, env steps/s of the whole-training
+`jit(vmap(train))`, compile time apart.
 
 Configs: PureJaxRL's default CartPole (4 envs x 128 steps, 4 epochs, 4 minibatches, 64-64 tanh, 500k steps),
 the same with 64 envs x 128 steps, four seeds of the default at once with `vmap`, and the GRU variant. Compilation
 is timed on its own (`lower().compile()`), then the compiled training runs once, timed to completion.
-Also usable alone: `python scripts/ppo_speed.py [--quick]`.
+
+    python scripts/benchmark.py ppo-speed [--out-dir DIR] [--quick] [--overwrite]
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a file: the repo root replaces this folder, whose names shadow packages
+    sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-import jax
-import numpy as np
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
-import envs
-from agents.ppo import PPO, PPOConfig, make_train
-from core.loops.on_policy import evaluate_policy
+import envs  # noqa: E402
+from agents.ppo import PPO, PPOConfig, make_train  # noqa: E402
+from core.loops.on_policy import evaluate_policy  # noqa: E402
 
 TOTAL_STEPS = 499_712  # PureJaxRL's 5e5, rounded down to whole 512-step iterations
 
@@ -74,4 +76,6 @@ def run(out_dir: Path | None = None, quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    run(quick="--quick" in sys.argv)
+    from scripts.benchmark import run_alone
+
+    run_alone("ppo-speed")

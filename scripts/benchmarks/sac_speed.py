@@ -1,19 +1,22 @@
-"""SAC throughput: env steps/s of the off-policy loop, and how close the update math gets to the machine's
-dense matmul rate, both measured in the same run.
+"""The `sac-speed` suite: SAC throughput, env steps/s of the off-policy loop, and how close the update math gets
+to the machine's dense matmul rate, both measured in the same run.
 
 Settings: SAC's defaults, 256-256 networks, batch 256, one gradient update per env step. The host
 figure is HalfCheetah-v5 through gymnasium (MuJoCo on the host, learner jitted); the JAX figure is our Pendulum
 port with the whole loop compiled.
+
+    python scripts/benchmark.py sac-speed [--out-dir DIR] [--quick] [--overwrite]
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a file: the repo root replaces this folder, whose names shadow packages
+    sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -21,17 +24,10 @@ import jax.numpy as jnp  # noqa: E402
 import envs  # noqa: E402
 from agents.sac import SAC, SACConfig  # noqa: E402
 from core.loops.off_policy import OffPolicyLoop  # noqa: E402
+from core.transitions import example  # noqa: E402
+from scripts.benchmarks.timing import matmul_gflops, steady_rate  # noqa: E402
 
-
-def matmul_gflops(size: int = 2048, repeats: int = 20) -> float:
-    a = jnp.ones((size, size), jnp.float32)
-    square = jax.jit(lambda m: m @ m)
-    square(a).block_until_ready()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        out = square(a)
-    out.block_until_ready()
-    return repeats * 2 * size**3 / (time.perf_counter() - start) / 1e9
+BATCH = 256
 
 
 def loop_steps_per_second(env_name: str, chunk: int, chunks: int, buffer_size: int) -> tuple[float, float]:
@@ -41,18 +37,17 @@ def loop_steps_per_second(env_name: str, chunk: int, chunks: int, buffer_size: i
     loop = OffPolicyLoop(SAC(config, env.spec), env, chunk, seed=0)
     try:
         carry = loop.init_carry(jax.random.PRNGKey(0))
-        start = time.perf_counter()
-        for _ in range(2):  # random warm-up chunk, then the first learning chunk (compiles the update)
-            carry, _ = loop.advance(carry)
-        jax.block_until_ready(carry)
-        warmup = time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in range(chunks):
-            carry, _ = loop.advance(carry)
-        jax.block_until_ready(carry)
-        return chunks * chunk / (time.perf_counter() - start), warmup
+        # Warm-up: the random-action chunk, then the first learning chunk (which compiles the update).
+        chunks_per_second, warmup = steady_rate(lambda c: loop.advance(c)[0], carry, 2, chunks)
+        return chunks_per_second * chunk, warmup
     finally:
         loop.close()
+
+
+def update_batch(spec):
+    """A replay batch of BATCH rows in the transition schema: observations of ones, the rest zeros."""
+    rows = jax.tree.map(lambda leaf: jnp.zeros((BATCH, *jnp.shape(leaf)), leaf.dtype), example(spec))
+    return rows.replace(obs=jnp.ones_like(rows.obs), next_obs=jnp.ones_like(rows.next_obs))
 
 
 def update_cost(env_name: str) -> tuple[float, float]:
@@ -60,9 +55,7 @@ def update_cost(env_name: str) -> tuple[float, float]:
     env = envs.make(env_name)
     agent = SAC(SACConfig(), env.spec)
     state = agent.init(jax.random.PRNGKey(0))
-    obs_dim, act_dim = agent.obs_dim, agent.action_dim
-    batch = {"obs": jnp.ones((256, obs_dim)), "action": jnp.zeros((256, act_dim)), "reward": jnp.zeros(256),
-             "next_obs": jnp.ones((256, obs_dim)), "terminated": jnp.zeros(256, bool)}
+    batch = update_batch(env.spec)
     update = jax.jit(agent.update)
     flops = update.lower(state, batch, jax.random.PRNGKey(0)).compile().cost_analysis()["flops"]
     state, _ = update(state, batch, jax.random.PRNGKey(0))
@@ -100,12 +93,12 @@ def run(out_dir: Path | None = None, quick: bool = False) -> list[dict]:
     for row in rows:
         row["matmul_gflops"] = matmul
     if out_dir is not None:
-        import json
-
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "sac_speed.json").write_text(json.dumps(rows, indent=2))
     return rows
 
 
 if __name__ == "__main__":
-    run(quick="--quick" in sys.argv)
+    from scripts.benchmark import run_alone
+
+    run_alone("sac-speed")

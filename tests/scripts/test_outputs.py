@@ -123,7 +123,7 @@ def test_plot_writes_next_to_the_runs_and_prints_the_real_file(tmp_path, monkeyp
 
 
 def test_pomdp_learning_curves_join_over_updates_without_episodes(tmp_path, figures):
-    from scripts import pomdp_benchmark
+    from scripts.benchmarks import pomdp as pomdp_benchmark
 
     gappy = np.array([[0.1, NAN, 0.3, NAN], [0.2, NAN, NAN, 0.5]])
     results = {(m, e): {"returns": gappy} for m in pomdp_benchmark.MEMORIES for e in pomdp_benchmark.PAPER_ENVS}

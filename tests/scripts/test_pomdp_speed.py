@@ -3,7 +3,7 @@
 import dataclasses
 
 from agents.icrl import ICRLConfig
-from scripts.pomdp_benchmark import speed_rows
+from scripts.benchmarks.pomdp_speed import speed_rows
 
 
 def test_speed_ratios_pair_each_row_with_the_gru_of_its_update():
