@@ -1,33 +1,57 @@
-"""Agent names on the command line -> their config class, constructor and training loop."""
+"""Agent names on the command line -> their config class, constructor and training loop.
+
+Entries name their classes as "module:attribute" strings and import them only when that agent is asked for,
+so `--agent sac` does not import PPO's memory kernels, and one agent's missing optional dependency cannot
+break another's command line.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from agents.icrl import ICRLConfig
-from agents.ppo import PPO, PPOConfig
-from agents.sac import SAC, SACConfig
-from core.loops.off_policy import OffPolicyLoop
-from core.loops.on_policy import OnPolicyLoop
+
+def _load(path: str) -> Any:
+    module, attribute = path.split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
 class AgentEntry:
     name: str
-    config_cls: type
-    build: Callable[[Any, Any], Any]  # (config, env_spec) -> agent
-    loop_cls: type  # (agent, env, chunk_steps, seed) -> loop
+    config_path: str  # "module:ConfigClass"
+    agent_path: str  # "module:AgentClass", called as (config, env_spec) -> agent
+    loop_path: str  # "module:LoopClass", called as (agent, env, chunk_steps, seed, ...) -> loop
     summary: str
 
+    @property
+    def config_cls(self) -> type:
+        return _load(self.config_path)
+
+    @property
+    def build(self) -> Any:
+        return _load(self.agent_path)
+
+    @property
+    def loop_cls(self) -> type:
+        return _load(self.loop_path)
+
+
+OFF_POLICY = "core.loops.off_policy:OffPolicyLoop"
+ON_POLICY = "core.loops.on_policy:OnPolicyLoop"
 
 AGENTS: dict[str, AgentEntry] = {
-    "sac": AgentEntry("sac", SACConfig, SAC, OffPolicyLoop, "Soft Actor-Critic, continuous actions"),
-    "ppo": AgentEntry("ppo", PPOConfig, PPO, OnPolicyLoop, "PPO, discrete or continuous; recurrent with --memory gru"),
-    "icrl": AgentEntry("icrl", ICRLConfig, PPO, OnPolicyLoop,
+    "sac": AgentEntry("sac", "agents.sac:SACConfig", "agents.sac:SAC", OFF_POLICY,
+                      "Soft Actor-Critic, continuous actions"),
+    "ppo": AgentEntry("ppo", "agents.ppo:PPOConfig", "agents.ppo:PPO", ON_POLICY,
+                      "PPO, discrete or continuous; recurrent with --memory gru"),
+    "icrl": AgentEntry("icrl", "agents.icrl:ICRLConfig", "agents.ppo:PPO", ON_POLICY,
                        "in-context RL: recurrent PPO, S5 by default (--memory s5|s4d|selective|gru|lstm|none)"),
+    "cql": AgentEntry("cql", "agents.cql:CQLConfig", "agents.cql:CQL", OFF_POLICY,
+                      "Conservative Q-Learning, offline from --dataset (no env steps; --total-steps counts "
+                      "gradient steps)"),
 }
 
 

@@ -17,11 +17,18 @@ class RunConfig:
     """What to train, for how long, and where the results go."""
 
     agent: Annotated[str, text] = "sac"
-    """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent) or icrl (in-context RL, S5 memory)."""
+    """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent), icrl (in-context RL, S5 memory) or cql
+    (Conservative Q-Learning, offline from --dataset)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring."""
+    eval_env: Annotated[str | None, optional(text)] = None
+    """Environment the evaluations run in (same syntax as --env); default: --env."""
+    dataset: Annotated[str | None, optional(text)] = None
+    """Offline data for agents that train from it (cql): d4rl:PATH (D4RL-layout HDF5), minari:ID (a local Minari
+    dataset), or a path to either; see scripts/collect.py to make one."""
     total_steps: Annotated[int, positive] = 50_000
-    """Total environment steps to train for."""
+    """Total steps to train for: env steps, plus the pretrain updates of agents that have them; for an agent that
+    takes no env steps (cql) every step is a gradient step."""
     seed: Annotated[int, seed_range] = 0
     """Random seed; the same seed on the same machine gives the same run."""
     run_dir: Annotated[str | None, optional(text)] = None
@@ -31,7 +38,9 @@ class RunConfig:
     eval_every: Annotated[int, non_negative] = 5000
     """Env steps between evaluations (rounded to whole chunks); 0: only the final evaluation."""
     eval_episodes: Annotated[int, positive] = 10
-    """Episodes per evaluation, with the deterministic policy."""
+    """Episodes per evaluation."""
+    eval_deterministic: Annotated[bool, flag] = True
+    """Evaluate the deterministic policy (the mean action, the arg-max); --no-eval-deterministic samples."""
     checkpoint_every: Annotated[int, non_negative] = 5000
     """Env steps between checkpoints (rounded to whole chunks); 0: only the ones at the end and on a pause."""
     stop_after: Annotated[int | None, optional(positive)] = None
@@ -75,6 +84,8 @@ def check_same_run(saved: dict, current: dict) -> None:
         for key in set(saved.get(section, {})) | set(current[section]):
             if section == "run" and key in RESUMABLE_DIFFERENCES:
                 continue
+            if key not in saved.get(section, {}):
+                continue  # an option added after the run was saved: it ran with that option's default
             old, new = saved.get(section, {}).get(key), current[section].get(key)
             if json.loads(json.dumps(old)) != json.loads(json.dumps(new)):
                 raise ConfigError(

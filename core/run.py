@@ -12,6 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -99,20 +100,22 @@ def schedule_for(run: RunConfig) -> Schedule:
     )
 
 
-def train(run: RunConfig, agent_config: Any, loop, run_dir: Path) -> RunOutcome:
-    """Train (or resume, or extend) the run in `run_dir`."""
+def train(run: RunConfig, agent_config: Any, loop, run_dir: Path,
+          metrics: Callable[[np.ndarray], dict] = eval_summary) -> RunOutcome:
+    """Train (or resume, or extend) the run in `run_dir`; `metrics` turns evaluation returns into the metrics
+    that are logged and written to `eval.json` (default: mean, std and count of the returns)."""
     run_dir = Path(run_dir)
     config_json = to_json(run, agent_config)
     saved = saved_run_config(run_dir, config_json)
     carry = loop.init_carry(jax.random.PRNGKey(run.seed))
     if saved is not None:
         with Checkpointer(run_dir / "checkpoints") as checkpointer:
-            return _resume(run, loop, run_dir, saved, config_json, carry, checkpointer)
+            return _resume(run, loop, run_dir, saved, config_json, carry, checkpointer, metrics)
     existed_empty = run_dir.is_dir()
     _write_config(run_dir, None, config_json)
     try:
         with Checkpointer(run_dir / "checkpoints") as checkpointer:
-            return _drive(run, loop, run_dir, carry, 0, checkpointer, resuming=False)
+            return _drive(run, loop, run_dir, carry, 0, checkpointer, metrics, resuming=False)
     except BaseException:
         if not read_metrics(run_dir):  # no chunk completed: a failed start, which leaves nothing behind
             _discard_new_run(run_dir, existed_empty)
@@ -120,7 +123,7 @@ def train(run: RunConfig, agent_config: Any, loop, run_dir: Path) -> RunOutcome:
 
 
 def _resume(run: RunConfig, loop, run_dir: Path, saved: dict, config_json: dict, carry,
-            checkpointer: Checkpointer) -> RunOutcome:
+            checkpointer: Checkpointer, metrics: Callable[[np.ndarray], dict]) -> RunOutcome:
     start = 0
     if checkpointer.latest_step() is not None:
         carry, extra = checkpointer.restore(carry)
@@ -133,19 +136,20 @@ def _resume(run: RunConfig, loop, run_dir: Path, saved: dict, config_json: dict,
     _write_config(run_dir, saved, config_json)
     trim_metrics(run_dir, start)
     print(f"resuming {run_dir} from step {start}")
-    return _drive(run, loop, run_dir, carry, start, checkpointer, resuming=True)
+    return _drive(run, loop, run_dir, carry, start, checkpointer, metrics, resuming=True)
 
 
 def _drive(run: RunConfig, loop, run_dir: Path, carry, start: int, checkpointer: Checkpointer,
-           resuming: bool) -> RunOutcome:
+           metrics: Callable[[np.ndarray], dict], resuming: bool) -> RunOutcome:
     """Run the driver from `start`, then the final evaluation, `eval.json` and the learning curve."""
-    evaluate = lambda c: loop.evaluate(c, run.eval_episodes)
+    evaluate = lambda c: metrics(loop.evaluate(c, run.eval_episodes))
+    host_state = lambda: {"phase": loop.phase}  # the phase of the chunk just done, for a reader of the checkpoint
     with RunLogger(run_dir, run.total_steps, start, show_progress=run.progress, resuming=resuming) as logger:
-        result = drive(carry, start, loop.advance, evaluate, schedule_for(run), logger, checkpointer)
+        result = drive(carry, start, loop.advance, evaluate, schedule_for(run), logger, checkpointer, host_state)
     if not result.finished:
         return RunOutcome({}, result.step, result.pause_reason)
-    returns = result.last_eval if result.last_eval is not None else loop.evaluate(result.carry, run.eval_episodes)
-    summary = {**eval_summary(returns), "step": result.step}
+    final = result.last_eval if result.last_eval is not None else evaluate(result.carry)
+    summary = {**final, "step": result.step}
     write_json_atomically(run_dir / "eval.json", summary)
     plot_learning_curves({run.agent: [run_dir]}, run_dir / "learning_curve.png")
     return RunOutcome(summary, result.step)

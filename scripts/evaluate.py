@@ -38,8 +38,7 @@ class EvaluateArgs:
 
 
 def load_run(run_dir: Path):
-    """The run config, agent config, registry entry and env of a run directory, with clear errors."""
-    import envs
+    """The run config, registry entry and agent config of a run directory, with clear errors."""
     from agents.registry import get_agent
     from core.config import ConfigError, RunConfig, from_json
     from core.run import load_config_json
@@ -61,32 +60,33 @@ def load_run(run_dir: Path):
         check_config(agent_config)
     except (KeyError, TypeError, ConfigError) as error:
         raise ConfigError(f"{config_path}: not a valid run config ({error})") from None
-    return run, entry, agent_config, envs.make(run.env)
+    return run, entry, agent_config
 
 
 def main(argv: list[str] | None = None) -> dict:
     import jax
 
     from core.checkpoint import Checkpointer
-    from core.run import eval_summary
+    from scripts.run_setup import build
 
     args = tyro.cli(EvaluateArgs, args=sys.argv[1:] if argv is None else argv)
     if args.episodes <= 0:
         raise ValueError(f"--episodes must be positive, got {args.episodes}")
     run_dir = Path(args.run_dir)
-    run, entry, agent_config, env = load_run(run_dir)
+    run, entry, agent_config = load_run(run_dir)
     checkpointer = Checkpointer(run_dir / "checkpoints")
     if checkpointer.latest_step() is None:
         raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}; has the run started?")
     seed = run.seed if args.seed is None else args.seed
-    loop = entry.loop_cls(entry.build(agent_config, env.spec), env, run.log_every, seed)
+    setup = build(run, entry, agent_config, seed)
+    loop = setup.loop
     try:
         # The newest intact checkpoint: a damaged latest one is passed over with a warning, as when resuming.
         carry, extra = checkpointer.restore(loop.init_carry(jax.random.PRNGKey(run.seed)))
         step = int(extra["step"])
         if args.seed is not None:
             carry = dataclasses.replace(carry, key=jax.random.PRNGKey(seed))
-        summary = {**eval_summary(loop.evaluate(carry, args.episodes)), "step": step, "seed": seed}
+        summary = {**setup.metrics(loop.evaluate(carry, args.episodes)), "step": step, "seed": seed}
     finally:
         loop.close()
         checkpointer.close()

@@ -54,11 +54,11 @@ def parse_args(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> dict:
     """Train as the command line says; returns the final evaluation, or `{}` when the run paused."""
-    import envs
     from core.budget import round_budget
     from core.config import default_run_dir, validate
     from core.run import short_chunk_of, train
     from core.validation import check_config
+    from scripts.run_setup import build
 
     argv = sys.argv[1:] if argv is None else argv
     entry, args = parse_args(argv)
@@ -68,13 +68,12 @@ def main(argv: list[str] | None = None) -> dict:
     run_dir = Path(run.run_dir) if run.run_dir else default_run_dir(run)
     run = dataclasses.replace(run, run_dir=str(run_dir))
     run, rounding = round_budget(run, entry.loop_cls.iteration_steps(args.hparams), short_chunk_of(run_dir))
-    env = envs.make(run.env)
-    agent = entry.build(args.hparams, env.spec)
-    loop = entry.loop_cls(agent, env, run.log_every, run.seed)
+    setup = build(run, entry, args.hparams)
+    loop = setup.loop
     for note in ([rounding] if rounding else []) + [f"warning: {w}" for w in loop.warnings(run.total_steps)]:
         print(note, file=sys.stderr)
     try:
-        outcome = train(run, args.hparams, loop, run_dir)
+        outcome = train(run, args.hparams, loop, run_dir, setup.metrics)
     finally:
         loop.close()
     if outcome.paused:
@@ -82,8 +81,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"resume with: {resume_command(argv, run_dir)}")
         return {}
     summary = outcome.summary
+    score = f", normalized score {summary['normalized_score']:.1f}" if "normalized_score" in summary else ""
     print(f"final evaluation: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} "
-          f"over {summary['episodes']} episodes")
+          f"over {summary['episodes']} episodes{score}")
     print(f"run dir:          {run_dir}")
     print(f"tensorboard logs: {run_dir / 'tensorboard'}  (tensorboard --logdir {run_dir})")
     print(f"learning curve:   {run_dir / 'learning_curve.png'}")

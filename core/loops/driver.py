@@ -1,7 +1,8 @@
 """The host-side driver shared by every loop: advance in compiled chunks, log, evaluate, checkpoint, resume.
 
-A loop supplies `advance(carry) -> (carry, stats)`, which runs exactly `chunk_steps` env steps, and
-`evaluate(carry) -> returns`. Chunk boundaries fall on the same env steps in every run of a config, so a run
+A loop supplies `advance(carry) -> (carry, stats)`, which runs exactly `chunk_steps` steps (env steps, or
+gradient steps in a pretrain phase), and `evaluate(carry) -> metrics` (a dict with `mean_return`; its other
+numbers are logged as `eval_<name>`). Chunk boundaries fall on the same env steps in every run of a config, so a run
 resumed from a checkpoint replays the same compiled computation as an uninterrupted one.
 """
 
@@ -42,7 +43,7 @@ class DriveResult:
     carry: Any
     step: int
     finished: bool
-    last_eval: np.ndarray | None
+    last_eval: dict | None  # the metrics of the last evaluation
     pause_reason: str | None = None
 
 
@@ -125,11 +126,20 @@ def _finite_leaves(tree: Any) -> Any:
     return jax.tree.map(finite, tree)
 
 
+def evaluation_record(metrics: dict) -> dict:
+    """The log fields of an evaluation: `eval_return` (the mean), and `eval_<name>` for the agent's metrics."""
+    record = {"eval_return": float(metrics["mean_return"])}
+    for name, value in metrics.items():
+        if name not in ("mean_return", "std_return", "episodes") and isinstance(value, int | float):
+            record[f"eval_{name}"] = float(value)
+    return record
+
+
 def drive(
     carry: Any,
     start_step: int,
     advance: Callable[[Any], tuple[Any, dict]],
-    evaluate: Callable[[Any], np.ndarray],
+    evaluate: Callable[[Any], dict],
     schedule: Schedule,
     logger: RunLogger,
     checkpointer: Checkpointer,
@@ -153,8 +163,8 @@ def drive(
                 kept = f"the last checkpoint (step {kept}) is kept" if kept is not None else "no checkpoint yet"
                 raise NonFiniteError(f"non-finite {problem} at step {step}; stopped, {kept}")
             if schedule.is_multiple(step, schedule.eval_every) or step >= schedule.total_steps:
-                last_eval = np.asarray(evaluate(carry))
-                record["eval_return"] = float(last_eval.mean())
+                last_eval = evaluate(carry)
+                record.update(evaluation_record(last_eval))
             logger.log(step, record)
             pausing = stop.requested or (schedule.stop_after is not None and step >= schedule.stop_after)
             finished = step >= schedule.total_steps
