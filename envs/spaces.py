@@ -87,6 +87,31 @@ class MultiDiscrete:
 Space = Box | Discrete | MultiDiscrete
 
 
+def is_image(space: Space) -> bool:
+    """A rank-3 Box, read as height x width x channels (pixels; uint8 ones are 0-255)."""
+    return isinstance(space, Box) and len(space.shape) == 3
+
+
+def observation_size(space: Space) -> int:
+    """Length of `one_hot_observation`'s output for `space`."""
+    if isinstance(space, Discrete):
+        return space.n
+    if isinstance(space, MultiDiscrete):
+        return int(sum(space.nvec))
+    return int(np.prod(space.shape))
+
+
+def one_hot_observation(space: Space, obs: jax.Array) -> jax.Array:
+    """`[..., size]` float32: one-hot for Discrete, concatenated one-hots for MultiDiscrete, flattened Box."""
+    if isinstance(space, Discrete):
+        return jax.nn.one_hot(obs, space.n, dtype=jnp.float32)
+    if isinstance(space, MultiDiscrete):
+        parts = [jax.nn.one_hot(obs[..., i], n, dtype=jnp.float32) for i, n in enumerate(space.nvec)]
+        return jnp.concatenate(parts, axis=-1)
+    batch = obs.shape[:obs.ndim - len(space.shape)]
+    return jnp.reshape(obs, (*batch, -1)).astype(jnp.float32)
+
+
 def from_gymnasium(space) -> Space:
     """Convert a gymnasium Box or Discrete space; anything else is a clear error."""
     import gymnasium

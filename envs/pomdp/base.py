@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from envs.protocol import JaxEnv
+from envs.spaces import observation_size as observation_size  # moved to envs.spaces; re-exported for old imports
+from envs.spaces import one_hot_observation as one_hot_observation
 from envs.spaces import to_gymnasium
 
 CARDS_PER_DECK = 52
@@ -40,6 +42,9 @@ class PopgymEnv(JaxEnv):
 
     popgym_class: str = ""  # popgym's class name, e.g. "RepeatPreviousEasy"
     obs_requires_prev_action: bool = False  # as popgym: the agent should see its previous action
+    # Every port is a memory task, so an agent with a memory gets previous-action inputs on all of them
+    # (Lu et al. 2023 feed them on every POPGym env), not only where popgym's own flag above is set.
+    previous_action_input: bool = True
 
     def gymnasium_observation_space(self):
         return to_gymnasium(self.observation_space)
@@ -65,27 +70,3 @@ def cell_index(action: jax.Array, cols: int) -> jax.Array:
     if action.shape == (2,):
         return action[0] * cols + action[1]
     return action.reshape(())
-
-
-def observation_size(space) -> int:
-    """Length of `one_hot_observation`'s output for `space`."""
-    from envs.spaces import Discrete, MultiDiscrete
-
-    if isinstance(space, Discrete):
-        return space.n
-    if isinstance(space, MultiDiscrete):
-        return int(sum(space.nvec))
-    return int(np.prod(space.shape))
-
-
-def one_hot_observation(space, obs: jax.Array) -> jax.Array:
-    """`[..., size]` float32: one-hot for Discrete, concatenated one-hots for MultiDiscrete, flattened Box."""
-    from envs.spaces import Discrete, MultiDiscrete
-
-    if isinstance(space, Discrete):
-        return jax.nn.one_hot(obs, space.n, dtype=jnp.float32)
-    if isinstance(space, MultiDiscrete):
-        parts = [jax.nn.one_hot(obs[..., i], n, dtype=jnp.float32) for i, n in enumerate(space.nvec)]
-        return jnp.concatenate(parts, axis=-1)
-    batch = obs.shape[:obs.ndim - len(space.shape)]
-    return jnp.reshape(obs, (*batch, -1)).astype(jnp.float32)

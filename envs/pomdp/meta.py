@@ -27,8 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from envs.protocol import EnvState, JaxEnv, TimeStep
+from envs.protocol import EnvState, JaxEnv, TimeStep, tree_where
 from envs.spaces import Box, Discrete
+from envs.wrapper import Wrapper
 
 
 @struct.dataclass
@@ -50,7 +51,11 @@ class MetaState:
 
 
 @dataclass(frozen=True, eq=False)
-class MetaProjection(JaxEnv):
+class MetaProjection(Wrapper):
+    """A `Wrapper` over one or more bases that writes its own `reset` and `step`: a meta-episode spans several
+    base episodes (`trials`), so the base's episode ends are not this env's, and its spaces, time limit and name
+    are its own. `env` is the first base."""
+
     bases: tuple[JaxEnv, ...]
     trials: int = 1
     obs_dim: int | None = None  # default: the largest base observation size (a square map)
@@ -80,6 +85,14 @@ class MetaProjection(JaxEnv):
             raise ValueError(f"trials must be >= 1, got {self.trials}")
 
     # --- sizes and spaces -------------------------------------------------------------------------------------
+    @property
+    def env(self) -> JaxEnv:
+        return self.bases[0]
+
+    @property
+    def previous_action_input(self) -> bool:
+        return False  # the meta observation carries the previous action (append_action) already
+
     @property
     def in_dim(self) -> int:
         return max(env.observation_space.shape[0] for env in self.bases)
@@ -135,9 +148,8 @@ class MetaProjection(JaxEnv):
         base_states, obs, final_obs, reward, base_term, base_trunc = self._step_base(state, action, step_key)
         trial_done = base_term | base_trunc
         if self.same_start_state:
-            base_states = tuple(
-                jax.tree.map(lambda start, cur: jnp.where(trial_done, start, cur), start, current)
-                for start, current in zip(state.starts, base_states, strict=True))
+            base_states = tuple(tree_where(trial_done, start, current)
+                                for start, current in zip(state.starts, base_states, strict=True))
             obs = jnp.where(trial_done, state.start_obs[state.task], obs)
         last_trial = state.trial + 1 >= self.trials
         terminated, truncated = base_term & last_trial, base_trunc & last_trial
@@ -151,7 +163,7 @@ class MetaProjection(JaxEnv):
         final = self._observe(stepped.replace(obs=final_obs))
 
         fresh, fresh_step = self.reset(reset_key)
-        next_state = jax.tree.map(lambda f, c: jnp.where(done, f, c), fresh, stepped)
+        next_state = tree_where(done, fresh, stepped)
         next_obs = jnp.where(done, fresh_step.obs, self._observe(stepped))
         info = {"final_obs": final, "episode_return": episode_return, "episode_length": time,
                 "task": state.task, "trial": state.trial}
