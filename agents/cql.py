@@ -22,7 +22,7 @@ from agents.sac import SAC, SACConfig, SACState
 from core import replay
 from core.protocols import Buffers
 from core.transitions import Transition
-from core.validation import non_negative, positive, positive_number
+from core.validation import non_negative, non_negative_number, positive, positive_number
 
 DATASET = "dataset"  # the name of the static source the loop is given from --dataset
 
@@ -31,7 +31,7 @@ DATASET = "dataset"  # the name of the static source the loop is given from --da
 class CQLConfig(SACConfig):
     """CQL hyperparameters (SAC's, plus the conservative penalty). --total-steps counts gradient steps."""
 
-    cql_weight: Annotated[float, non_negative] = 5.0
+    cql_weight: Annotated[float, non_negative_number] = 5.0
     """Weight of the conservative penalty (the paper's alpha for the D4RL MuJoCo tasks); 0: plain offline SAC."""
     cql_samples: Annotated[int, positive] = 10
     """Actions sampled per state and per source (uniform, policy at s, policy at s') for the log-sum-exp."""

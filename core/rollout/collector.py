@@ -25,7 +25,7 @@ from flax import struct
 from core.actions import to_env_action
 from core.rollout.episodes import add_stats, finished_episode_stats, zero_stats
 from core.rollout.vector import batch_reset, batch_step
-from core.transitions import Transition, from_step
+from core.transitions import from_step
 from envs.protocol import JaxEnv
 
 ActFn = Callable[[Any, Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array, dict]]
@@ -63,7 +63,8 @@ class JaxCollector:
         carry, action, extras = self.act(params, state.carry, state.obs, state.first, act_key)
         env_state, timestep = batch_step(self.env, state.env_state, to_env_action(self.space, action), env_key)
         transition = from_step(state.obs, action, timestep, state.first, extras)
-        return CollectorState(env_state, timestep.obs, timestep.done, carry), transition, finished_episode_stats(timestep)
+        state = CollectorState(env_state, timestep.obs, timestep.done, carry)
+        return state, transition, finished_episode_stats(timestep)
 
     def rollout(self, params, state: CollectorState, key: jax.Array, length: int):
         """`length` steps as one scan -> (state, Transition[length, B], episode sums over the rollout)."""
