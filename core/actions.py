@@ -18,8 +18,9 @@ def to_env_action(space: Space, action):
 
 
 def from_env_action(space: Space, action):
-    """The inverse of `to_env_action`, for datasets recorded in env units."""
-    if not isinstance(space, Box):
+    """The inverse of `to_env_action`, for datasets recorded in env units; exact (a no-op) on a [-1, 1] box, the
+    bounds of most continuous-control envs, so their recorded actions load back unchanged."""
+    if not isinstance(space, Box) or (np.all(space.low == -1.0) and np.all(space.high == 1.0)):
         return action
     low = np.where(np.isfinite(space.low), space.low, -1.0).astype(np.float32)
     high = np.where(np.isfinite(space.high), space.high, 1.0).astype(np.float32)
