@@ -44,3 +44,14 @@ def test_mixer_draws_by_ratio_from_each_buffer():
     assert replay.mixed_counts((1, 1, 1), 10) == (4, 3, 3)
     with pytest.raises(ValueError):
         replay.mixed_counts((0, 0), 8)
+
+
+def test_can_sample_refuses_a_window_longer_than_the_written_steps():
+    example = {"x": jnp.zeros(()), "first": jnp.zeros((), bool)}
+    state = replay.sequence_init(example, capacity=8, num_envs=1)
+    steps = {"x": jnp.arange(1.0, 4.0)[:, None], "first": jnp.zeros((3, 1), bool)}
+    state = replay.sequence_add(state, steps)  # 3 written steps; a window of 6 would read 3 unwritten rows
+    assert not bool(replay.can_sample(state, 6)) and bool(replay.can_sample(state, 3))
+    flat = replay.init({"x": jnp.zeros(())}, 4)
+    assert not bool(replay.can_sample(flat)) and bool(replay.can_sample(replay.add(flat, {"x": jnp.ones(1)})))
+
