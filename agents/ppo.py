@@ -7,10 +7,12 @@ s4d, selective), and the actor and critic heads read its output. The carry is re
 and training replays each env's whole rollout sequence from the carry stored at the start of the rollout, so the
 minibatches of a recurrent agent are sets of envs, not sets of steps.
 
-Observations may be any of our spaces: Discrete and MultiDiscrete are one-hot encoded, Box flattened. On a POPGym
-port (`pomdp:`) a recurrent agent also sees its previous action and a first-step flag (`prev_action`), the input
-of Lu et al. 2023, Structured State Space Models for In-Context Reinforcement Learning: `wrap_env` adds them, and
-the loops apply it. `encoder` and `orthogonal_init` give that paper's network (agents/recurrent_networks.py); SSM
+The network input follows the observation space (agents/encoders.py): Discrete and MultiDiscrete are one-hot
+encoded, flat Boxes flattened, and images (rank-3 Boxes, uint8 pixels scaled to [0, 1]) pass through a small
+CNN (`cnn_channels`). On envs whose spec asks for it (`EnvSpec.previous_action_input`: the POPGym ports) a
+recurrent agent also sees its previous action and a first-step flag (`prev_action`), the input of Lu et al.
+2023, Structured State Space Models for In-Context Reinforcement Learning: `wrap_env` adds them, and the loops
+apply it. `encoder` and `orthogonal_init` give that paper's network (agents/recurrent_networks.py); SSM
 parameters train at `ssm_lr` through the kernels' optimiser partition. The in-context RL presets (CPU and
 paper) are in agents/icrl.py.
 
@@ -30,8 +32,10 @@ import optax
 from flax import struct
 
 import kernels
+from agents.encoders import observation_input
 from agents.recurrent_networks import ACTIVATIONS, build_networks, encoder_width
 from core.gae import gae
+from core.protocols import OnPolicyAgent
 from core.validation import (
     finite_number,
     flag,
@@ -45,10 +49,9 @@ from core.validation import (
     unit_interval,
     widths,
 )
-from envs.pomdp.base import observation_size, one_hot_observation
-from envs.pomdp.previous_action import PreviousActionObservation, action_size, is_popgym_spec
 from envs.protocol import EnvSpec, JaxEnv
 from envs.spaces import Box, Discrete
+from envs.wrappers.previous_action import PreviousActionObservation, previous_action_observation_space
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,11 @@ class PPOConfig:
     selective: state_size, expand, conv_width, dt_rank, dt_min, dt_max, norm, method.
     gru, lstm, none: no options."""
     prev_action: Annotated[bool, flag] = True
-    """With a memory on a POPGym port: append the one-hot previous action (raw if continuous) and a first-step
-    flag to the observation (the in-context input). Ignored without a memory and on other envs."""
+    """With a memory, on envs whose spec asks for it (the POPGym ports, pomdp:): append the one-hot previous
+    action (raw if continuous) and a first-step flag to the observation (the in-context input of Lu et al. 2023).
+    Ignored without a memory and on other envs (jax:, gym:, brax:, pomdp:meta, which carries its own)."""
+    cnn_channels: Annotated[tuple[int, ...], widths] = (16, 32, 32)
+    """Image observations only (rank-3 Boxes): channels of the CNN's 3x3 stride-2 convolutions."""
     ssm_lr: Annotated[float, non_negative_number] = 0.0
     """Learning rate of the SSM parameters (eigenvalues, B, timescales; no weight decay); 0: same as lr."""
     bootstrap_truncation: Annotated[bool, flag] = True
@@ -128,7 +134,7 @@ class PPOState:
     updates: jax.Array
 
 
-class PPO:
+class PPO(OnPolicyAgent):
     """Pure PPO functions bound to one config and env spec."""
 
     def __init__(self, config: PPOConfig, spec: EnvSpec):
@@ -147,13 +153,13 @@ class PPO:
             raise ValueError(f"PPO needs Discrete or flat Box actions; {spec.name} has {spec.action_space}")
         self.action_dim = spec.action_space.n if self.discrete else spec.action_space.shape[0]
         self.recurrent = config.memory != "none"
-        self.prev_action = config.prev_action and self.recurrent and is_popgym_spec(spec)
+        self.prev_action = config.prev_action and self.recurrent and spec.previous_action_input
         if self.prev_action:  # what PreviousActionObservation produces
-            size = observation_size(spec.observation_space) + action_size(spec.action_space) + 1
-            self.observation_space = Box.uniform(-float("inf"), float("inf"), (size,))
+            self.observation_space = previous_action_observation_space(spec.observation_space, spec.action_space)
         else:
             self.observation_space = spec.observation_space
-        self.obs_dim = observation_size(self.observation_space)
+        self.input = observation_input(self.observation_space, config.cnn_channels)
+        self.obs_dim = self.input.dim
         options = parse_memory_options(config.memory_options)
         if self.recurrent:
             options = {"hidden_size": config.memory_size, **options}
@@ -204,6 +210,8 @@ class PPO:
             params["embed"] = self.embed_net.init(embed_key, jnp.zeros((1, self.obs_dim)))
         if self.recurrent:
             params["memory"] = self.cell.init(memory_key, self.embed_dim)
+        if self.input.cnn is not None:  # a key of its own: the other parameters stay those of a flat input
+            params["cnn"] = self.input.init(jax.random.fold_in(key, 1))
         return PPOState(params, self.tx.init(params), jnp.zeros((), jnp.int32))
 
     def initial_memory(self, num_envs: int):
@@ -223,8 +231,8 @@ class PPO:
         return self.cell.scan(params["memory"], memory, self._embed(params, obs), first)
 
     def _embed(self, params, obs):
-        """Observations `[..., *obs_shape]` -> network inputs (one-hot or flattened), through the encoder."""
-        x = one_hot_observation(self.observation_space, obs)
+        """Observations `[..., *obs_shape]` -> network inputs (one-hot, flattened or CNN), through the encoder."""
+        x = self.input(params.get("cnn"), obs)
         return x if self.embed_net is None else self.embed_net.apply(params["embed"], x)
 
     # --- policy and value heads -----------------------------------------------------------------------------
