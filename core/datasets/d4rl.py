@@ -60,6 +60,10 @@ def write_d4rl(path: str | os.PathLike, arrays: dict, metadata: dict | None = No
     datasets: strings as UTF-8 bytes, dicts and lists as JSON strings, numbers and bools as they are.
     """
     path = Path(path)
+    unknown = sorted(key for key in arrays if key not in REQUIRED_KEYS + OPTIONAL_KEYS and not key.startswith("infos/"))
+    if unknown:
+        raise DatasetError(f"{path}: {unknown[0]!r} is no D4RL key (per-row extras go under 'infos/', scalars "
+                           "in metadata)")
     arrays = validate_d4rl(arrays, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -159,8 +159,13 @@ def _episode_buffers(arrays: dict, split_after: np.ndarray, seed) -> Iterator:
 def _gymnasium_spaces(env_or_spaces):
     from envs.spaces import Box, Discrete, MultiDiscrete, to_gymnasium
 
-    spec = getattr(env_or_spaces, "spec", env_or_spaces)
-    spaces = (spec.observation_space, spec.action_space) if hasattr(spec, "action_space") else tuple(env_or_spaces)
+    holder = env_or_spaces  # an EnvSpec, a JAX env or a gymnasium env have the spaces; our host envs in .spec
+    if not hasattr(holder, "action_space") and hasattr(getattr(holder, "spec", None), "action_space"):
+        holder = holder.spec
+    if hasattr(holder, "action_space"):
+        spaces = (holder.observation_space, holder.action_space)
+    else:
+        spaces = tuple(env_or_spaces)
     return tuple(to_gymnasium(space) if isinstance(space, Box | Discrete | MultiDiscrete) else space
                  for space in spaces)
 

@@ -51,6 +51,12 @@ def test_written_file_loads_back_identically(tmp_path):
         assert file["metadata/algorithm"][()] == b"SAC"
 
 
+def test_writing_refuses_keys_outside_the_layout(tmp_path):
+    with pytest.raises(DatasetError, match="'skill' is no D4RL key"):
+        write_d4rl(tmp_path / "data.hdf5", {**make_arrays(), "skill": np.zeros(ROWS)})
+    assert not list(tmp_path.iterdir())
+
+
 def test_rewards_stored_as_a_column_are_squeezed(tmp_path):
     arrays = make_arrays()
     arrays["rewards"] = arrays["rewards"][:, None]
