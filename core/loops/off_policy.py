@@ -39,7 +39,8 @@ from core.rollout import (
     evaluate_jax_with_memory,
     zero_stats,
 )
-from core.transitions import cast_like, example
+from core.rollout.packing import Layout
+from core.transitions import Transition, cast_like, example
 from core.validation import ConfigError
 from envs.protocol import JaxEnv
 
@@ -287,7 +288,8 @@ class HostStepper:
     """Runs the off-policy iteration around a host gymnasium vector env (core/rollout `HostCollector`).
 
     One device call per env step: the jitted iteration stores the transition, updates, and picks the next
-    action (in env units too, so nothing is computed eagerly on the host).
+    action (in env units too, so nothing is computed eagerly on the host). The host arrays of the step travel to
+    the device as one packed transfer (core/rollout/packing.py).
     """
 
     def __init__(self, loop: OffPolicyLoop, act):
@@ -296,7 +298,7 @@ class HostStepper:
         self.collector = HostCollector(loop.env, loop.agent.config.num_envs, loop.seed, act, loop.agent.initial_carry)
         self.state: CollectorState | None = None  # the host-side collector state (numpy obs)
         self.next_action = None  # (carry, action, env_action, extras) for self.state.obs
-        self._iteration = jax.jit(self._fused_iteration, donate_argnums=0)
+        self._iteration = jax.jit(self._fused_iteration, donate_argnums=0, static_argnums=4)
         self._first_action = jax.jit(self._pick_action)
 
     def _pick_action(self, carry: OffPolicyCarry, obs, first):
@@ -307,7 +309,14 @@ class HostStepper:
         carry = carry.replace(key=key, collector=carry.collector.replace(carry=agent_carry))
         return carry, (action, env_action, extras)
 
-    def _fused_iteration(self, carry: OffPolicyCarry, transition, next_obs, next_first, static: dict):
+    def _fused_iteration(self, carry: OffPolicyCarry, host_part, device_part, static: dict, layout: Layout | None):
+        host_part = layout.unpack(host_part) if layout is not None else host_part
+        obs, reward, next_obs, terminated, truncated, first, acting_obs, acting_first = host_part
+        action, extras = device_part
+        transition = Transition(obs, action, reward, next_obs, terminated, truncated, first, extras)
+        return self._store_learn_act(carry, transition, acting_obs, acting_first, static)
+
+    def _store_learn_act(self, carry: OffPolicyCarry, transition: Transition, next_obs, next_first, static: dict):
         num_envs = self.agent.config.num_envs
         carry = carry.replace(replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
                               env_steps=carry.env_steps + num_envs)
@@ -324,8 +333,12 @@ class HostStepper:
         for _ in range(chunk_steps // self.agent.config.num_envs):
             action, env_action, extras = self.next_action
             state, transition, episodes = self.collector.env_step(self.state, None, action, env_action, extras)
-            carry, self.next_action, metrics = self._iteration(carry, transition, state.obs, state.first,
-                                                               self.loop.static)
+            host_part = (transition.obs, transition.reward, transition.next_obs, transition.terminated,
+                         transition.truncated, transition.first, state.obs, state.first)
+            layout = Layout.of(host_part)
+            packed = layout.pack(host_part) if layout is not None else host_part
+            carry, self.next_action, metrics = self._iteration(carry, packed, (action, extras), self.loop.static,
+                                                               layout)
             self.state = state
             totals = add_stats(totals, episodes)
         return carry, {**metrics, **totals}
