@@ -1,7 +1,7 @@
 """Network inputs chosen from the observation space alone: one-hot, flat, or a small CNN for images.
 
     Discrete, MultiDiscrete     one-hot (concatenated per entry), no parameters
-    Box of rank 0-2             flattened to float32, no parameters (the MLP after it is the agent's)
+    Box of rank 0-2             flattened to float32 (integers as they are), no parameters
     Box of rank 3 (H, W, C)     a CNN: 3x3 convolutions of stride 2 ("SAME" padding, ReLU), flattened;
                                 uint8 pixels are scaled to [0, 1] first
 

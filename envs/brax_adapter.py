@@ -3,10 +3,16 @@
 Only the raw brax env is wrapped, never brax's training wrappers: their EpisodeWrapper folds the time limit into
 `done` (losing the terminated/truncated split) and their AutoResetWrapper restores the *cached first* state.
 Our base class adds the time limit and a freshly drawn reset instead; brax's own `done` is a true termination.
+
+`system_edit(sys) -> sys` replaces the env's Brax `System` after construction, for dynamics-shifted variants:
+`lambda sys: sys.tree_replace({"opt.gravity": jnp.array([0.0, 0.0, -5.0])})`, or `sys.replace(...)`. It runs
+once, when the env is built; what the env's constructor derived from the system before (its frame count, for
+one) stays as it was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -18,17 +24,27 @@ from envs.spaces import Box
 
 DEFAULT_EPISODE_LENGTH = 1000
 
+SystemEdit = Callable[[Any], Any]
+
+
+class SystemEditError(ValueError):
+    """A `system_edit` for a brax env without a System, or one that does not return a System."""
+
 
 class BraxEnv(JaxEnv):
-    """`brax.envs.get_environment(name, **kwargs)` (e.g. `backend="spring"`), with actions in [-1, 1]^A."""
+    """`brax.envs.get_environment(name, **kwargs)` (e.g. `backend="spring"`), with actions in [-1, 1]^A;
+    `system_edit`, if given, replaces the env's System once it is built (see the module docstring)."""
 
-    def __init__(self, name: str, episode_length: int = DEFAULT_EPISODE_LENGTH, **kwargs: Any):
+    def __init__(self, name: str, episode_length: int = DEFAULT_EPISODE_LENGTH,
+                 system_edit: SystemEdit | None = None, **kwargs: Any):
         from brax import envs as brax_envs  # brax is heavy to import; pay for it only when a brax env is made
 
         self.brax_name = name
         self.name = f"brax:{name}"
         self.max_episode_steps = int(episode_length)
         self.brax_env = brax_envs.get_environment(name, **kwargs)
+        if system_edit is not None:
+            apply_system_edit(self.brax_env, system_edit, name)
         # eval_shape traces reset without running it: brax's own `observation_size` runs a full reset eagerly.
         obs = jax.eval_shape(self.brax_env.reset, jax.random.PRNGKey(0)).obs
         if not isinstance(obs, jax.ShapeDtypeStruct):
@@ -49,3 +65,19 @@ class BraxEnv(JaxEnv):
 
     def __repr__(self) -> str:
         return f"BraxEnv({self.brax_name!r}, episode_length={self.max_episode_steps})"
+
+
+def apply_system_edit(brax_env, system_edit: SystemEdit, name: str) -> None:
+    """`brax_env.sys = system_edit(brax_env.sys)`, refusing envs without a System and edits returning another type.
+
+    Brax's pipeline envs read `self.sys` whenever they reset or step, so the replaced System is what every
+    later trace of reset/step uses.
+    """
+    sys = getattr(brax_env, "sys", None)
+    if sys is None:
+        raise SystemEditError(f"system_edit needs a brax pipeline env with a System (env.sys); {name} has none")
+    edited = system_edit(sys)
+    if not isinstance(edited, type(sys)):
+        raise SystemEditError(f"system_edit must return the edited {type(sys).__name__} of {name} "
+                              f"(e.g. sys.replace(...)), got {type(edited).__name__}")
+    brax_env.sys = edited

@@ -5,12 +5,18 @@
 mode, which is the mode that matches our protocol: the step that ends an episode already returns the first
 observation of the next one, and the last observation of the ended one arrives in `infos["final_obs"]`.
 Episode returns and lengths are tracked here rather than read from a gymnasium wrapper, so they mean exactly
-what `JaxEnv` means by them.
+what `JaxEnv` means by them. Observations keep the gymnasium space's dtype (uint8 pixels stay uint8), except
+that float64 becomes float32 (see `spec_observation_space`).
+
+`model_edit(model)` edits the simulator of every env the factory builds, after construction: for MuJoCo envs
+`env.unwrapped.model`, a `mujoco.MjModel` edited in place (`model.opt.gravity[:] = ...`,
+`model.body_mass[:] *= 1.5`), for dynamics-shifted variants of a task.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any, Self
 
 import gymnasium
@@ -23,14 +29,25 @@ from envs.spaces import Box, Discrete, Space, from_gymnasium
 # one; this default is enforced through gymnasium's own TimeLimit wrapper.
 DEFAULT_MAX_EPISODE_STEPS = 1000
 
+ModelEdit = Callable[[Any], None]
+
+
+class ModelEditError(ValueError):
+    """A `model_edit` for an env without a MuJoCo model, or one that returns something instead of editing."""
+
 
 class GymnasiumEnv:
-    """A gymnasium id (also `module:Id`) plus `gymnasium.make` kwargs; builds host vector envs."""
+    """A gymnasium id (also `module:Id`) plus `gymnasium.make` kwargs; builds host vector envs.
 
-    def __init__(self, env_id: str, **make_kwargs: Any):
+    `model_edit`, if given, is called as `model_edit(env.unwrapped.model)` on every env built (the probe that
+    reads the spaces, each vector env's envs, evaluation envs), right after `gymnasium.make`.
+    """
+
+    def __init__(self, env_id: str, model_edit: ModelEdit | None = None, **make_kwargs: Any):
         self.env_id = env_id
         registered = resolve_spec(env_id)
         self._registered_id = registered.id  # the module is imported by now; make() needs only the id
+        self.model_edit = model_edit
         self.make_kwargs = dict(make_kwargs)
         if registered.max_episode_steps is None and "max_episode_steps" not in self.make_kwargs:
             self.make_kwargs["max_episode_steps"] = DEFAULT_MAX_EPISODE_STEPS
@@ -39,7 +56,7 @@ class GymnasiumEnv:
             steps = probe.spec.max_episode_steps if probe.spec is not None else None
             self._spec = EnvSpec(
                 name=env_id,
-                observation_space=_as_float32(from_gymnasium(probe.observation_space)),
+                observation_space=spec_observation_space(from_gymnasium(probe.observation_space)),
                 action_space=from_gymnasium(probe.action_space),
                 max_episode_steps=int(steps or DEFAULT_MAX_EPISODE_STEPS),
             )
@@ -67,13 +84,32 @@ class GymnasiumEnv:
         return self._spec.max_episode_steps
 
     def _make_one(self) -> gymnasium.Env:
-        return gymnasium.make(self._registered_id, **self.make_kwargs)
+        env = gymnasium.make(self._registered_id, **self.make_kwargs)
+        if self.model_edit is not None:
+            try:
+                apply_model_edit(env, self.model_edit, self.env_id)
+            except Exception:
+                env.close()
+                raise
+        return env
 
     def vector(self, num_envs: int, seed: int) -> HostVectorEnv:
         return HostVectorEnv([self._make_one for _ in range(num_envs)], self._spec, seed)
 
     def __repr__(self) -> str:
-        return f"GymnasiumEnv({self.env_id!r}, {self.make_kwargs})"
+        edit = f", model_edit={self.model_edit!r}" if self.model_edit is not None else ""
+        return f"GymnasiumEnv({self.env_id!r}, {self.make_kwargs}{edit})"
+
+
+def apply_model_edit(env: gymnasium.Env, model_edit: ModelEdit, env_id: str) -> None:
+    """`model_edit(env.unwrapped.model)`, refusing envs without a simulator model and edits that return one."""
+    model = getattr(env.unwrapped, "model", None)
+    if model is None:
+        raise ModelEditError(f"model_edit needs a MuJoCo env (env.unwrapped.model); {env_id} has no model")
+    result = model_edit(model)
+    if result is not None and result is not model:
+        raise ModelEditError(f"model_edit must edit the MjModel of {env_id} in place and return None, "
+                             f"got a {type(result).__name__}")
 
 
 def resolve_spec(env_id: str) -> gymnasium.envs.registration.EnvSpec:
@@ -107,6 +143,7 @@ class HostVectorEnv:
         self.seed = seed
         self._env = gymnasium.vector.SyncVectorEnv(
             env_fns, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP)
+        self._obs_dtype = np.dtype(spec.observation_space.dtype)
         self._returns = np.zeros(self.num_envs, np.float32)
         self._lengths = np.zeros(self.num_envs, np.int32)
         self._seeded = False
@@ -115,7 +152,7 @@ class HostVectorEnv:
         # Seed only the first reset: later resets continue the seeded streams instead of replaying episode one.
         obs, _ = self._env.reset(seed=None if self._seeded else self.seed)
         self._seeded = True
-        obs = np.asarray(obs, np.float32)
+        obs = np.asarray(obs, self._obs_dtype)
         self._returns[:] = 0.0
         self._lengths[:] = 0
         false = np.zeros(self.num_envs, bool)
@@ -124,7 +161,7 @@ class HostVectorEnv:
 
     def step(self, actions: np.ndarray) -> TimeStep:
         obs, reward, terminated, truncated, infos = self._env.step(self._prepare_actions(actions))
-        obs = np.asarray(obs, np.float32)
+        obs = np.asarray(obs, self._obs_dtype)
         reward = np.asarray(reward, np.float32)
         terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
         episode_return = self._returns + reward
@@ -156,10 +193,16 @@ class HostVectorEnv:
         self.close()
 
 
-def _as_float32(space: Space) -> Space:
-    """Observations are handed out as float32 (MuJoCo's are float64), so the env's spec must say so too."""
-    if isinstance(space, Box) and np.issubdtype(space.dtype, np.floating):
-        return Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape)
+def spec_observation_space(space: Space) -> Space:
+    """The gymnasium space with its own dtype, except float64 -> float32.
+
+    The one cast: MuJoCo observations are float64, but JAX computes in float32 unless x64 is enabled (it is not
+    here), so a float64 spec would promise arrays that JAX silently turns into float32 anyway, and replay
+    buffers would hold twice the bytes. Integer observations (uint8 pixels) are kept: they are exact, and
+    agents scale them at their network input.
+    """
+    if isinstance(space, Box) and space.dtype == np.float64:
+        return Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape, np.dtype(np.float32))
     return space
 
 
@@ -168,5 +211,5 @@ def _final_obs(obs: np.ndarray, infos: dict[str, Any]) -> np.ndarray:
     final_obs = obs.copy()
     if "_final_obs" in infos:
         for i in np.flatnonzero(infos["_final_obs"]):
-            final_obs[i] = np.asarray(infos["final_obs"][i], np.float32)
+            final_obs[i] = np.asarray(infos["final_obs"][i], final_obs.dtype)
     return final_obs

@@ -6,6 +6,10 @@
     gym:my_pkg.envs:Maze-v0  `module:Id`: gymnasium imports my_pkg.envs, which registers Maze-v0
     brax:ant?backend=spring  a raw brax env
 
+Python values that a string cannot hold go to `make` as keywords, merged with the string's options:
+`envs.make("gym:Hopper-v5", model_edit=fn)` (a MuJoCo model edit, see envs/gymnasium_host.py),
+`envs.make("brax:ant", system_edit=fn)` (a Brax System edit, see envs/brax_adapter.py).
+
 A family is a function `(id, kwargs) -> env` registered with `@register_family("name")`, so a new family is one
 decorated function in its own module. Anything that cannot be resolved raises `EnvNotFoundError` with the close
 names, because a typo in a long experiment command should cost seconds, not a run.
@@ -47,11 +51,16 @@ def family_names() -> list[str]:
     return sorted(_FAMILIES)
 
 
-def make(env_string: str) -> Env:
-    """Build the env named by `FAMILY:ID[?k=v&...]`; see the module docstring for the families."""
+def make(env_string: str, **options: Any) -> Env:
+    """Build the env named by `FAMILY:ID[?k=v&...]`; `options` are more constructor keywords (see the module
+    docstring), and may not repeat one the string sets."""
     family, env_id, kwargs = parse_env_string(env_string)
     if family not in _FAMILIES:
         raise not_found("env family", family, family_names(), env_string)
+    twice = sorted(set(kwargs) & set(options))
+    if twice:
+        raise EnvNotFoundError(f"options {twice} given both in {env_string!r} and as keywords")
+    kwargs = {**kwargs, **options}
     try:
         return _FAMILIES[family](env_id, kwargs)
     except TypeError as error:

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from envs.brax_adapter import BraxEnv
 
@@ -48,3 +49,22 @@ def test_inverted_pendulum_terminates_on_brax_done():
     end = int(np.argmax(terminated))
     assert int(ts.info["episode_length"][end, 0]) == end + 1
     assert int(ts.info["episode_length"][end + 1, 0]) == 1
+
+
+def test_system_edit_replaces_the_system_the_env_steps():
+    import envs
+    from envs.brax_adapter import SystemEditError
+
+    stronger = jnp.array([0.0, 0.0, -30.0])
+    edited = envs.make("brax:inverted_pendulum?backend=spring",
+                       system_edit=lambda sys: sys.replace(gravity=stronger))
+    np.testing.assert_array_equal(edited.brax_env.sys.gravity, stronger)
+    assert edited.spec.observation_space.shape == (4,)
+    # The same rollout as the termination test above (compiled once for both), with the edited gravity.
+    _, plain = rollout(BraxEnv("inverted_pendulum", backend="spring"), jnp.ones(1), steps=10, batch=1)
+    _, heavier = rollout(edited, jnp.ones(1), steps=10, batch=1)
+    assert not np.allclose(np.asarray(plain.obs), np.asarray(heavier.obs))
+    with pytest.raises(SystemEditError, match="must return the edited System"):
+        BraxEnv("inverted_pendulum", backend="spring", system_edit=lambda sys: None)
+    with pytest.raises(SystemEditError, match="has none"):
+        BraxEnv("fast", system_edit=lambda sys: sys)
