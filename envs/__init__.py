@@ -4,6 +4,8 @@
     env = envs.make("jax:Pendulum")            # a JaxEnv: reset/step are pure and jit/vmap-able
     env = envs.make("gym:HalfCheetah-v5")      # a GymnasiumEnv: env.vector(num_envs, seed) steps on the host
     envs.is_jax_env(env)
+    env = envs.ActionRepeat(envs.make("jax:CartPole-v1"), 4)   # wrappers: envs/wrapper.py, envs/wrappers/
+    env = envs.make("gym:Hopper-v5", model_edit=fn)            # fn(model) edits each MuJoCo model in place
 
 Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`, and the POPGym ports of
 `envs.pomdp` as `hsrl/<PopgymClassName>-v0`.
@@ -19,11 +21,14 @@ from envs.pomdp import register_gymnasium_ids
 from envs.protocol import EnvSpec, EnvState, JaxEnv, TimeStep
 from envs.registry import EnvNotFoundError, family_names, is_jax_env, make, parse_env_string, register_family
 from envs.spaces import Box, Discrete, MultiDiscrete, Space
+from envs.wrapper import Wrapper
+from envs.wrappers import ActionRepeat, PreviousActionObservation
 
 register_ports(_families.JAX_ENVS)
 register_gymnasium_ids()
 
 __all__ = [
+    "ActionRepeat",
     "Box",
     "BraxEnv",
     "CartPole",
@@ -37,8 +42,10 @@ __all__ = [
     "JaxToGymnasium",
     "MultiDiscrete",
     "Pendulum",
+    "PreviousActionObservation",
     "Space",
     "TimeStep",
+    "Wrapper",
     "family_names",
     "is_jax_env",
     "make",
