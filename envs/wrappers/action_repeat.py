@@ -23,6 +23,9 @@ class ActionRepeatError(ValueError):
 
 
 class ActionRepeat(Wrapper):
+    """Each action held for `repeats` inner steps (see the module docstring). It keeps no episode state; a
+    subclass's `observation` and `action` apply once per agent step."""
+
     def __init__(self, env: JaxEnv, repeats: int):
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise ActionRepeatError(f"action repeat needs a positive integer number of repeats, got {repeats!r}")
@@ -35,7 +38,8 @@ class ActionRepeat(Wrapper):
 
     def step(self, state, action: jax.Array, key: jax.Array):
         if self.repeats == 1:
-            return self.env.step(state, action, key)
+            return super().step(state, action, key)
+        action = self.action(action, None)
         keys = jax.random.split(key, self.repeats)
         state, timestep = self.env.step(state, action, keys[0])
 
@@ -49,7 +53,7 @@ class ActionRepeat(Wrapper):
             return (state, timestep), None
 
         (state, timestep), _ = jax.lax.scan(repeat, (state, timestep), keys[1:])
-        return state, self._in_agent_steps(timestep)
+        return state, self._outgoing(self._in_agent_steps(timestep), None, None)
 
     def _in_agent_steps(self, timestep: TimeStep) -> TimeStep:
         inner_length = timestep.info["episode_length"]
