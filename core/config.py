@@ -34,17 +34,17 @@ class RunConfig:
     run_dir: Annotated[str | None, optional(text)] = None
     """Run directory; default runs/ENV__AGENT__SEED__TIME. Rerunning on an existing run dir resumes it."""
     log_every: Annotated[int, positive] = 1000
-    """Env steps per compiled chunk of training, and between log lines."""
+    """Steps (env steps; gradient steps in a pretrain phase) per compiled chunk of training, and between log lines."""
     eval_every: Annotated[int, non_negative] = 5000
-    """Env steps between evaluations (rounded to whole chunks); 0: only the final evaluation."""
+    """Steps between evaluations (rounded to whole chunks); 0: only the final evaluation."""
     eval_episodes: Annotated[int, positive] = 10
     """Episodes per evaluation."""
     eval_deterministic: Annotated[bool, flag] = True
     """Evaluate the deterministic policy (the mean action, the arg-max); --no-eval-deterministic samples."""
     checkpoint_every: Annotated[int, non_negative] = 5000
-    """Env steps between checkpoints (rounded to whole chunks); 0: only the ones at the end and on a pause."""
+    """Steps between checkpoints (rounded to whole chunks); 0: only the ones at the end and on a pause."""
     stop_after: Annotated[int | None, optional(positive)] = None
-    """Pause this invocation after this many total env steps, with a checkpoint (e.g. for preemptible jobs)."""
+    """Pause this invocation after this many total steps, with a checkpoint (e.g. for preemptible jobs)."""
     progress: Annotated[bool, flag] = True
     """Show a progress bar."""
 

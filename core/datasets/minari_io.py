@@ -30,7 +30,7 @@ ROOT_VARIABLE = "MINARI_DATASETS_PATH"
 def datasets_root(root: str | os.PathLike | None = None) -> Path:
     """Where local Minari datasets live: `root`, else $MINARI_DATASETS_PATH, else Minari's default folder."""
     if root is not None:
-        return Path(root)
+        return Path(root).absolute()  # minari joins a relative root onto its own paths twice
     return Path(os.environ.get(ROOT_VARIABLE) or Path.home() / ".minari" / "datasets")
 
 
