@@ -91,7 +91,7 @@ def test_previous_action_input_follows_the_spec_and_the_config_not_the_name():
     assert PPO(gru, port.spec).prev_action
     assert not PPO(dataclasses.replace(gru, prev_action=False), port.spec).prev_action
     assert not PPO(TINY, port.spec).prev_action  # feed-forward
-    # The same spaces under a POPGym name but without the spec's request: no previous-action input.
+    # The same spaces under a POPGym name but without the EnvSpec's request: no previous-action input.
     renamed = dataclasses.replace(port.spec, previous_action_input=False)
     assert not PPO(gru, renamed).prev_action
     asked = dataclasses.replace(envs.make("jax:CartPole-v1").spec, previous_action_input=True)

@@ -1,5 +1,5 @@
 """Host gymnasium envs: observations keep the space's dtype (uint8 pixels stay uint8, float64 becomes float32,
-the spec says the same), and `model_edit` edits the MuJoCo model of every env the factory builds."""
+the env spec says the same), and `model_edit` edits the MuJoCo model of every env the factory builds."""
 
 import gymnasium
 import numpy as np

@@ -1,4 +1,4 @@
-"""`envs.wrapper.Wrapper`: it forwards the spec and steps exactly as the inner env; a wrapper's own episode
+"""`envs.wrapper.Wrapper`: it forwards the env spec and steps exactly as the inner env; a wrapper's own episode
 state is drawn afresh where the inner episode ends, with `final_obs` seen in the ended episode and `obs` in the
 new one, under jit and vmap; the previous-action and meta wrappers are Wrappers, importable where they were."""
 
