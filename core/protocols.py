@@ -82,8 +82,10 @@ class OffPolicyAgent(Protocol):
 
 
 class OnPolicyAgent(Protocol):
-    config: Any  # fields the loop reads: num_envs, num_steps; optional bootstrap_truncation, refresh_carry
+    config: Any  # fields the loop reads: num_envs, num_steps, bootstrap_truncation, refresh_carry
     spec: Any
+    offline: bool = False
+    uses_static_data: bool = False
 
     def init(self, key: jax.Array) -> Any:
         ...
