@@ -1,9 +1,10 @@
 """Any registered gymnasium env, stepped on the host as a vector env with the same semantics as our JAX envs.
 
 `GymnasiumEnv` is a factory: it resolves the id once (so a bad id fails at `envs.make`, not mid-run), exposes an
-`EnvSpec`, and builds `HostVectorEnv`s. The vector env runs gymnasium's `SyncVectorEnv` in SAME_STEP autoreset
-mode, which is the mode that matches our protocol: the step that ends an episode already returns the first
-observation of the next one, and the last observation of the ended one arrives in `infos["final_obs"]`.
+`EnvSpec`, and builds `HostVectorEnv`s. The vector env steps its envs with same-step auto-reset
+(envs/same_step_envs.py, gymnasium's SAME_STEP mode without its per-step info merging), the mode that matches
+our protocol: the step that ends an episode already returns the first observation of the next one, and the last
+observation of the ended one arrives in `info["final_obs"]`.
 Episode returns and lengths are tracked here rather than read from a gymnasium wrapper, so they mean exactly
 what `JaxEnv` means by them. Observations keep the gymnasium space's dtype (uint8 pixels stay uint8), except
 that float64 becomes float32 (see `spec_observation_space`).
@@ -23,6 +24,7 @@ import gymnasium
 import numpy as np
 
 from envs.protocol import EnvSpec, TimeStep
+from envs.same_step_envs import SameStepEnvs
 from envs.spaces import Box, Discrete, Space, from_gymnasium
 
 # Gymnasium envs without a registered time limit would otherwise never truncate, while every spec here promises
@@ -141,8 +143,7 @@ class HostVectorEnv:
         self.spec = spec
         self.num_envs = len(env_fns)
         self.seed = seed
-        self._env = gymnasium.vector.SyncVectorEnv(
-            env_fns, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP)
+        self._env = SameStepEnvs(env_fns)
         self._obs_dtype = np.dtype(spec.observation_space.dtype)
         self._returns = np.zeros(self.num_envs, np.float32)
         self._lengths = np.zeros(self.num_envs, np.int32)
@@ -150,7 +151,7 @@ class HostVectorEnv:
 
     def reset(self) -> TimeStep:
         # Seed only the first reset: later resets continue the seeded streams instead of replaying episode one.
-        obs, _ = self._env.reset(seed=None if self._seeded else self.seed)
+        obs = self._env.reset(seed=None if self._seeded else self.seed)
         self._seeded = True
         obs = np.asarray(obs, self._obs_dtype)
         self._returns[:] = 0.0
@@ -160,7 +161,7 @@ class HostVectorEnv:
         return TimeStep(obs, np.zeros(self.num_envs, np.float32), false, false.copy(), info)
 
     def step(self, actions: np.ndarray) -> TimeStep:
-        obs, reward, terminated, truncated, infos = self._env.step(self._prepare_actions(actions))
+        obs, reward, terminated, truncated, final = self._env.step(self._prepare_actions(actions))
         obs = np.asarray(obs, self._obs_dtype)
         reward = np.asarray(reward, np.float32)
         terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
@@ -169,7 +170,7 @@ class HostVectorEnv:
         done = terminated | truncated
         self._returns = np.where(done, 0.0, episode_return).astype(np.float32)
         self._lengths = np.where(done, 0, episode_length).astype(np.int32)
-        info = {"final_obs": _final_obs(obs, infos), "episode_return": episode_return,
+        info = {"final_obs": _final_obs(obs, final, self._obs_dtype), "episode_return": episode_return,
                 "episode_length": episode_length}
         return TimeStep(obs, reward, terminated, truncated, info)
 
@@ -206,10 +207,9 @@ def spec_observation_space(space: Space) -> Space:
     return space
 
 
-def _final_obs(obs: np.ndarray, infos: dict[str, Any]) -> np.ndarray:
-    """Batch gymnasium's per-env `final_obs` (an object array, set only where `_final_obs`) into `obs`'s shape."""
+def _final_obs(obs: np.ndarray, final: dict[int, np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """`obs`, with the last observation of each episode that ended on this step in its env's row."""
     final_obs = obs.copy()
-    if "_final_obs" in infos:
-        for i in np.flatnonzero(infos["_final_obs"]):
-            final_obs[i] = np.asarray(infos["final_obs"][i], final_obs.dtype)
+    for i, last in final.items():
+        final_obs[i] = np.asarray(last, dtype)
     return final_obs
