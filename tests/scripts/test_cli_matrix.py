@@ -10,6 +10,7 @@ import json
 import math
 
 import jax
+import numpy as np
 import pytest
 
 import envs
@@ -39,6 +40,8 @@ ON_POLICY_CASES = [  # (agent, memory, layers, env)
     ("icrl", "selective", 2, "jax:CartPole-v1"),
 ]
 SAC_ENVS = ["pomdp:meta?base=jax:Pendulum-v1&trials=2"]  # SAC on a host env: tests/scripts/test_train_cli.py
+# offline: 16 gradient steps on a dataset, evaluated on a host env (its learning: tests/agents/test_cql_learns.py)
+CQL = ["--hidden", "8", "--batch-size", "8", "--cql-samples", "2", "--log-every", "8"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -80,8 +83,23 @@ def test_sac_trains_through_the_cli(tmp_path, env):
     assert [r["step"] for r in records] == [8, 16]
 
 
+def test_cql_trains_through_the_cli_from_a_dataset(tmp_path):
+    from core.datasets import write_d4rl
+
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(64, 3)).astype(np.float32)
+    path = write_d4rl(tmp_path / "pendulum.hdf5", {
+        "observations": obs, "actions": rng.uniform(-2, 2, (64, 1)).astype(np.float32),
+        "rewards": rng.normal(size=64).astype(np.float32), "next_observations": np.roll(obs, -1, axis=0),
+        "terminals": np.zeros(64, bool), "timeouts": np.arange(64) % 16 == 15})
+    _train(tmp_path, "--agent", "cql", "--env", "jax:Pendulum-v1", "--eval-env", "gym:Pendulum-v1", "--dataset",
+           f"d4rl:{path}", *CQL)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [8, 16] and all("cql_penalty" in r for r in records)
+
+
 def test_the_matrix_covers_every_agent_memory_and_family():
-    agents = {agent for agent, *_ in ON_POLICY_CASES} | {"sac"}
+    agents = {agent for agent, *_ in ON_POLICY_CASES} | {"sac", "cql"}
     assert agents == set(AGENTS)
     memories = {(memory, layers) for _, memory, layers, _ in ON_POLICY_CASES}
     assert memories == {(memory, layers) for memory in MEMORY_NAMES for layers in (1, 2)}
