@@ -287,9 +287,13 @@ def _gated_updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: 
 class HostStepper:
     """Runs the off-policy iteration around a host gymnasium vector env (core/rollout `HostCollector`).
 
-    One device call per env step: the jitted iteration stores the transition, updates, and picks the next
-    action (in env units too, so nothing is computed eagerly on the host). The host arrays of the step travel to
-    the device as one packed transfer (core/rollout/packing.py).
+    The host env steps while the device updates: each iteration first dispatches the burst of updates (JAX
+    dispatch returns at once), then steps the host env with the action already chosen, then stores the
+    transition and picks the next action with the updated policy. So an update draws its batch from the
+    transitions stored before this iteration's step (on JAX envs, where nothing runs in parallel, it also sees
+    this step's), and the MuJoCo step, which a big update would otherwise wait on, costs nothing. The host
+    arrays of a step cross to the device as one packed transfer (core/rollout/packing.py), and the next action
+    comes back in env units, so nothing is computed eagerly on the host.
     """
 
     def __init__(self, loop: OffPolicyLoop, act):
@@ -297,8 +301,9 @@ class HostStepper:
         self.agent = loop.agent
         self.collector = HostCollector(loop.env, loop.agent.config.num_envs, loop.seed, act, loop.agent.initial_carry)
         self.state: CollectorState | None = None  # the host-side collector state (numpy obs)
-        self.next_action = None  # (carry, action, env_action, extras) for self.state.obs
-        self._iteration = jax.jit(self._fused_iteration, donate_argnums=0, static_argnums=4)
+        self.next_action = None  # (action, env_action, extras) for self.state.obs, still on the device
+        self._learn = jax.jit(self._learn_ahead, donate_argnums=0)
+        self._store_and_act = jax.jit(self._store_act, donate_argnums=0, static_argnums=3)
         self._first_action = jax.jit(self._pick_action)
 
     def _pick_action(self, carry: OffPolicyCarry, obs, first):
@@ -309,20 +314,20 @@ class HostStepper:
         carry = carry.replace(key=key, collector=carry.collector.replace(carry=agent_carry))
         return carry, (action, env_action, extras)
 
-    def _fused_iteration(self, carry: OffPolicyCarry, host_part, device_part, static: dict, layout: Layout | None):
+    def _learn_ahead(self, carry: OffPolicyCarry, static: dict):
+        """The updates of the iteration under way, scheduled by its env-step count (the step not yet stored)."""
+        stepped = carry.env_steps + self.agent.config.num_envs
+        carry, metrics = _learn(self.agent, carry.replace(env_steps=stepped), static)
+        return carry.replace(env_steps=carry.env_steps - self.agent.config.num_envs), metrics
+
+    def _store_act(self, carry: OffPolicyCarry, host_part, device_part, layout: Layout | None):
         host_part = layout.unpack(host_part) if layout is not None else host_part
         obs, reward, next_obs, terminated, truncated, first, acting_obs, acting_first = host_part
         action, extras = device_part
         transition = Transition(obs, action, reward, next_obs, terminated, truncated, first, extras)
-        return self._store_learn_act(carry, transition, acting_obs, acting_first, static)
-
-    def _store_learn_act(self, carry: OffPolicyCarry, transition: Transition, next_obs, next_first, static: dict):
-        num_envs = self.agent.config.num_envs
         carry = carry.replace(replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
-                              env_steps=carry.env_steps + num_envs)
-        carry, metrics = _learn(self.agent, carry, static)
-        carry, action = self._pick_action(carry, next_obs, next_first)
-        return carry, action, metrics
+                              env_steps=carry.env_steps + self.agent.config.num_envs)
+        return self._pick_action(carry, acting_obs, acting_first)
 
     def advance(self, carry: OffPolicyCarry, chunk_steps: int) -> tuple[OffPolicyCarry, dict]:
         if self.state is None:
@@ -331,14 +336,14 @@ class HostStepper:
                                                          jnp.asarray(self.state.first))
         totals, metrics = zero_stats(), {}
         for _ in range(chunk_steps // self.agent.config.num_envs):
+            carry, metrics = self._learn(carry, self.loop.static)  # runs on the device during the env step
             action, env_action, extras = self.next_action
             state, transition, episodes = self.collector.env_step(self.state, None, action, env_action, extras)
             host_part = (transition.obs, transition.reward, transition.next_obs, transition.terminated,
                          transition.truncated, transition.first, state.obs, state.first)
             layout = Layout.of(host_part)
             packed = layout.pack(host_part) if layout is not None else host_part
-            carry, self.next_action, metrics = self._iteration(carry, packed, (action, extras), self.loop.static,
-                                                               layout)
+            carry, self.next_action = self._store_and_act(carry, packed, (action, extras), layout)
             self.state = state
             totals = add_stats(totals, episodes)
         return carry, {**metrics, **totals}
