@@ -13,9 +13,9 @@ One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC
 - **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env.
 
 The run's step counts pretrain updates, then env steps. On JAX envs a chunk (act, vmapped env step, replay
-add, updates) is one `lax.scan` under one `jit`; on host envs each iteration is one fused jitted call (store
-the transition, update, pick the next action) around one host vector-env step, with the learner donated so the
-replay is updated in place.
+add, updates) is one `lax.scan` under one `jit`; on host envs each iteration dispatches its updates, steps the
+host env while they run, then stores the transition and picks the next action (`HostStepper`), with the
+learner donated so the replay is updated in place.
 """
 
 from __future__ import annotations
