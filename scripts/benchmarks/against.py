@@ -111,38 +111,43 @@ def run_in_turns(suite: str, trees: dict[str, Path], runs_dir: Path, quick: bool
     return results
 
 
-def key_width(row_sets: list[list[dict]]) -> int:
-    """How many columns, from the first text one on, label the rows uniquely within every result set."""
-    widest = max((len(row) for rows in row_sets for row in rows), default=1)
-    for width in range(1, widest + 1):
-        if all(len({label(row, width) for row in rows}) == len(rows) for rows in row_sets):
-            return width
-    return widest
+def ambiguous_labels(row_sets: list[list[dict]]) -> set[str]:
+    """Labels that more than one row of some result set would share, so those rows need more columns."""
+    ambiguous: set[str] = set()
+    while True:
+        repeated = set()
+        for rows in row_sets:
+            labels = [row_label(row, ambiguous)[0] for row in rows]
+            repeated |= {label for label in labels if labels.count(label) > 1}
+        if repeated <= ambiguous:  # nothing new to widen (or rows that no column tells apart)
+            return ambiguous
+        ambiguous |= repeated
 
 
-def key_columns(row: dict, width: int) -> list[str]:
+def row_label(row: dict, ambiguous: set[str]) -> tuple[str, list[str]]:
+    """(label, the columns it is made of): the first text column, widened by the next ones while ambiguous."""
     columns = list(row)
     first = next((i for i, c in enumerate(columns) if isinstance(row[c], str)), 0)
-    return columns[first:first + width]
-
-
-def label(row: dict, width: int) -> str:
-    return " / ".join(str(row[c]) for c in key_columns(row, width))
+    for end in range(first + 1, len(columns) + 1):
+        label = " / ".join(str(row[c]) for c in columns[first:end])
+        if label not in ambiguous:
+            break
+    return label, columns[first:end]
 
 
 def comparison_rows(ours: list[list[dict]], theirs: list[list[dict]]) -> list[dict]:
     """One row per (matched row, number both trees report): ours, theirs, ours / theirs and the raw values."""
-    width = key_width([*ours, *theirs])
-    ours_runs = [{label(row, width): row for row in rows} for rows in ours]
-    theirs_runs = [{label(row, width): row for row in rows} for rows in theirs]
+    ambiguous = ambiguous_labels([*ours, *theirs])
+    labelled = lambda runs: [{row_label(row, ambiguous)[0]: row for row in rows} for rows in runs]
+    ours_runs, theirs_runs = labelled(ours), labelled(theirs)
     rows = []
     for key, first in ours_runs[0].items():
-        if not all(key in run for run in theirs_runs):
+        if not all(key in run for run in [*ours_runs, *theirs_runs]):
             continue
         for column in first:
-            if column in key_columns(first, width):
+            if column in row_label(first, ambiguous)[1]:
                 continue
-            ours_values = [run.get(key, {}).get(column) for run in ours_runs]
+            ours_values = [run[key].get(column) for run in ours_runs]
             theirs_values = [run[key].get(column) for run in theirs_runs]
             if not all(_is_number(v) for v in ours_values + theirs_values):
                 continue
