@@ -8,7 +8,7 @@ is run; a zero decay cuts all dependence on the left, so every back-end needs on
 carry is folded into the first input (`b_0 += a~_0 * h0`) instead of being prepended as an extra element.
 
 Back-ends (all compute the same numbers; pick with `method`):
-- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (kernel_benchmark). Its backward pass is
+- "sequential": `lax.scan` over t. The test oracle, and the fastest on CPU (`kernels` suite). Its backward pass is
                 written by hand (the adjoint recurrence run backwards, then one reduction for the decay's gradient).
 - "parallel":   `lax.associative_scan` over t; O(log T) depth for accelerators.
 - "chunked":    associative scan inside chunks of `chunk_size`, a sequential scan across chunk carries, then a
@@ -43,7 +43,7 @@ def set_default_method(method: str | None) -> None:
 def default_method(backend: str | None = None) -> str:
     """The back-end `method="auto"` resolves to: override, then env var, then the backend's measured winner.
 
-    On CPU a sequential scan beats the associative one 2-13x (measured by scripts/kernel_benchmark.py);
+    On CPU a sequential scan beats the associative one 2-13x (measured by `scripts/benchmark.py kernels`);
     accelerators want the O(log T)-depth associative scan.
     """
     if _override is not None:
