@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -74,11 +73,6 @@ def from_step(obs, action, timestep, first, extras: dict | None = None) -> Trans
     """The transition of acting `action` on `obs` (episode start flag `first`) and getting `timestep`."""
     return Transition(obs, action, timestep.reward, timestep.info["final_obs"], timestep.terminated,
                       timestep.truncated, first, dict(extras or {}))
-
-
-def cast_like(transition: Transition, reference: Transition) -> Transition:
-    """`transition` with every leaf in the dtype of the matching leaf of `reference` (e.g. a buffer row)."""
-    return jax.tree.map(lambda x, ref: jnp.asarray(x).astype(ref.dtype), transition, reference)
 
 
 class SchemaError(ValueError):

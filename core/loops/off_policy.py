@@ -40,7 +40,7 @@ from core.rollout import (
     zero_stats,
 )
 from core.rollout.packing import Layout
-from core.transitions import Transition, cast_like, example
+from core.transitions import Transition, example
 from core.validation import ConfigError
 from envs.protocol import JaxEnv
 
@@ -185,7 +185,7 @@ class OffPolicyLoop:
         params = (carry.agent, carry.env_steps)
         collector, transition, episodes = self.collector.step(params, carry.collector, act_key, env_key)
         carry = carry.replace(
-            replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
+            replay=replay.add(carry.replay, transition),
             collector=collector,
             key=key,
             env_steps=carry.env_steps + num_envs,
@@ -229,11 +229,6 @@ class OffPolicyLoop:
     def close(self) -> None:
         if not self.is_jax:
             self.host.close()
-
-
-def _row(buffer: replay.ReplayState):
-    """One row of the buffer's layout (shapes and dtypes), for casting a transition to it."""
-    return jax.tree.map(lambda leaf: leaf[0], buffer.data)
 
 
 def _behaviour(agent, params, carry, obs, first, key):
@@ -325,7 +320,7 @@ class HostStepper:
         obs, reward, next_obs, terminated, truncated, first, acting_obs, acting_first = host_part
         action, extras = device_part
         transition = Transition(obs, action, reward, next_obs, terminated, truncated, first, extras)
-        carry = carry.replace(replay=replay.add(carry.replay, cast_like(transition, _row(carry.replay))),
+        carry = carry.replace(replay=replay.add(carry.replay, transition),
                               env_steps=carry.env_steps + self.agent.config.num_envs)
         return self._pick_action(carry, acting_obs, acting_first)
 
