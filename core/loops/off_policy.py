@@ -93,7 +93,7 @@ class OffPolicyLoop:
         self.is_jax = isinstance(self.env, JaxEnv)
         self.pretrain_total = self._pretrain_total(agent, chunk_steps)
         self.trace_count = 0  # times the online JAX chunk was traced (compiled); stays 1 over a run
-        self.phase = "pretrain" if self.pretrain_total else "online"
+        self.phase = "online" if self.pretrain_total == 0 else "pretrain"  # None: offline, all pretrain
         act = lambda params, carry, obs, first, key: _behaviour(agent, params, carry, obs, first, key)
         self._pretrain = jax.jit(self._pretrain_chunk, donate_argnums=0)
         self._greedy = jax.jit(self._eval_policy, static_argnums=0)
