@@ -53,10 +53,10 @@ def evaluation_metrics(returns: np.ndarray, loop, dataset, env_name: str) -> dic
     """`mean_return`, `std_return`, `episodes`, the agent's metrics, and `normalized_score` (0-100) where
     reference returns are known: the dataset's own recorded ones, else D4RL's for the env."""
     from core.datasets import normalized_score, reference_returns
+    from core.run import eval_summary
 
-    mean = float(np.mean(returns))
-    metrics = {"mean_return": mean, "std_return": float(np.std(returns)), "episodes": len(returns),
-               **loop.evaluation_metrics(returns)}
+    metrics = {**eval_summary(returns), **loop.evaluation_metrics(returns)}
+    mean = metrics["mean_return"]
     score = dataset.normalized_score(mean) if dataset is not None else None
     if score is None and reference_returns(env_name) is not None:
         score = normalized_score(env_name, mean)
