@@ -6,13 +6,15 @@
     envs.is_jax_env(env)
     env = envs.ActionRepeat(envs.make("jax:CartPole-v1"), 4)   # wrappers: envs/wrapper.py, envs/wrappers/
     env = envs.make("gym:Hopper-v5", model_edit=fn)            # fn(model) edits each MuJoCo model in place
+    env = envs.make("shift:Hopper-v5?gravity=1.5")             # a dynamics-shifted simulator (envs/shift.py)
 
 Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`, and the POPGym ports of
 `envs.pomdp` as `hsrl/<PopgymClassName>-v0`.
 """
 
-# Importing the families module registers the jax:, gym: and brax: families.
+# Importing the families module registers the jax:, gym:, brax: and pomdp: families; the shift module, shift:.
 from envs import families as _families
+from envs import shift as _shift  # noqa: F401
 from envs.brax_adapter import BraxEnv
 from envs.classic import CartPole, Pendulum
 from envs.gymnasium_host import GymnasiumEnv, HostVectorEnv

@@ -12,6 +12,10 @@ that float64 becomes float32 (see `spec_observation_space`).
 `model_edit(model)` edits the simulator of every env the factory builds, after construction: for MuJoCo envs
 `env.unwrapped.model`, a `mujoco.MjModel` edited in place (`model.opt.gravity[:] = ...`,
 `model.body_mass[:] *= 1.5`), for dynamics-shifted variants of a task.
+
+`env_wrapper(env) -> env` wraps every env the factory builds, right after `gymnasium.make` and `model_edit`
+(e.g. a `gymnasium.ActionWrapper` that perturbs the actions the simulator receives, as envs/shift.py does). It
+sits inside the vector env, so what a collector stores is what it sent, not what the wrapper made of it.
 """
 
 from __future__ import annotations
@@ -32,24 +36,32 @@ from envs.spaces import Box, Discrete, Space, from_gymnasium
 DEFAULT_MAX_EPISODE_STEPS = 1000
 
 ModelEdit = Callable[[Any], None]
+EnvWrapper = Callable[[gymnasium.Env], gymnasium.Env]
 
 
 class ModelEditError(ValueError):
     """A `model_edit` for an env without a MuJoCo model, or one that returns something instead of editing."""
 
 
+class EnvWrapperError(ValueError):
+    """An `env_wrapper` that returns something other than a gymnasium env."""
+
+
 class GymnasiumEnv:
     """A gymnasium id (also `module:Id`) plus `gymnasium.make` kwargs; builds host vector envs.
 
     `model_edit`, if given, is called as `model_edit(env.unwrapped.model)` on every env built (the probe that
-    reads the spaces, each vector env's envs, evaluation envs), right after `gymnasium.make`.
+    reads the spaces, each vector env's envs, evaluation envs), right after `gymnasium.make`. `env_wrapper`, if
+    given, then wraps each of those envs: `env = env_wrapper(env)`; the spaces are read from the wrapped env.
     """
 
-    def __init__(self, env_id: str, model_edit: ModelEdit | None = None, **make_kwargs: Any):
+    def __init__(self, env_id: str, model_edit: ModelEdit | None = None, env_wrapper: EnvWrapper | None = None,
+                 **make_kwargs: Any):
         self.env_id = env_id
         registered = resolve_spec(env_id)
         self._registered_id = registered.id  # the module is imported by now; make() needs only the id
         self.model_edit = model_edit
+        self.env_wrapper = env_wrapper
         self.make_kwargs = dict(make_kwargs)
         if registered.max_episode_steps is None and "max_episode_steps" not in self.make_kwargs:
             self.make_kwargs["max_episode_steps"] = DEFAULT_MAX_EPISODE_STEPS
@@ -87,12 +99,14 @@ class GymnasiumEnv:
 
     def _make_one(self) -> gymnasium.Env:
         env = gymnasium.make(self._registered_id, **self.make_kwargs)
-        if self.model_edit is not None:
-            try:
+        try:
+            if self.model_edit is not None:
                 apply_model_edit(env, self.model_edit, self.env_id)
-            except Exception:
-                env.close()
-                raise
+            if self.env_wrapper is not None:
+                env = apply_env_wrapper(env, self.env_wrapper, self.env_id)
+        except Exception:
+            env.close()
+            raise
         return env
 
     def vector(self, num_envs: int, seed: int) -> HostVectorEnv:
@@ -100,7 +114,8 @@ class GymnasiumEnv:
 
     def __repr__(self) -> str:
         edit = f", model_edit={self.model_edit!r}" if self.model_edit is not None else ""
-        return f"GymnasiumEnv({self.env_id!r}, {self.make_kwargs}{edit})"
+        wrapper = f", env_wrapper={self.env_wrapper!r}" if self.env_wrapper is not None else ""
+        return f"GymnasiumEnv({self.env_id!r}, {self.make_kwargs}{edit}{wrapper})"
 
 
 def apply_model_edit(env: gymnasium.Env, model_edit: ModelEdit, env_id: str) -> None:
@@ -112,6 +127,15 @@ def apply_model_edit(env: gymnasium.Env, model_edit: ModelEdit, env_id: str) -> 
     if result is not None and result is not model:
         raise ModelEditError(f"model_edit must edit the MjModel of {env_id} in place and return None, "
                              f"got a {type(result).__name__}")
+
+
+def apply_env_wrapper(env: gymnasium.Env, env_wrapper: EnvWrapper, env_id: str) -> gymnasium.Env:
+    """`env_wrapper(env)`, refusing a result that is not a gymnasium env (a forgotten `return`, say)."""
+    wrapped = env_wrapper(env)
+    if not isinstance(wrapped, gymnasium.Env):
+        raise EnvWrapperError(f"env_wrapper must return a gymnasium env wrapping the one it gets for {env_id}, "
+                              f"got {type(wrapped).__name__}")
+    return wrapped
 
 
 def resolve_spec(env_id: str) -> gymnasium.envs.registration.EnvSpec:
