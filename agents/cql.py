@@ -20,11 +20,9 @@ import jax.numpy as jnp
 from agents.networks import sample_tanh_gaussian
 from agents.sac import SAC, SACConfig, SACState
 from core import replay
-from core.protocols import Buffers
+from core.protocols import DATASET, Buffers
 from core.transitions import Transition
 from core.validation import non_negative, non_negative_number, positive, positive_number
-
-DATASET = "dataset"  # the name of the static source the loop is given from --dataset
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ AGENTS: dict[str, AgentEntry] = {
     "cql": AgentEntry("cql", "agents.cql:CQLConfig", "agents.cql:CQL", OFF_POLICY,
                       "Conservative Q-Learning, offline from --dataset (no env steps; --total-steps counts "
                       "gradient steps)"),
+    "h2o": AgentEntry("h2o", "agents.h2o:H2OConfig", "agents.h2o:H2O", OFF_POLICY,
+                      "H2O, hybrid offline + online: --dataset from the real system, --env an imperfect simulator "
+                      "(e.g. shift:HalfCheetah-v5?gravity=2), evaluated in --eval-env"),
 }
 
 

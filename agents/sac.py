@@ -18,7 +18,16 @@ from flax import struct
 from agents.networks import EnsembleCritic, TanhGaussianActor, sample_tanh_gaussian
 from core.protocols import OffPolicyAgent
 from core.transitions import Transition
-from core.validation import finite_number, non_negative, number_in, positive, positive_number, unit_interval, widths
+from core.validation import (
+    finite_number,
+    flag,
+    non_negative,
+    number_in,
+    positive,
+    positive_number,
+    unit_interval,
+    widths,
+)
 from envs.protocol import EnvSpec
 from envs.spaces import Box
 
@@ -55,6 +64,8 @@ class SACConfig:
     """Gradient updates per env step (updates_per_step x num_envs x train_every must be a whole number)."""
     train_every: Annotated[int, positive] = 1
     """Loop iterations between bursts of updates; each burst catches up on the updates of those iterations."""
+    backup_entropy: Annotated[bool, flag] = True
+    """Subtract alpha * log pi(a'|s') in the critic's target (the soft backup); --no-backup-entropy: plain TD."""
 
 
 @struct.dataclass
@@ -116,16 +127,21 @@ class SAC(OffPolicyAgent):
         return action
 
     # --- losses ---------------------------------------------------------------------------------------------
-    def critic_loss(self, critic, state: SACState, batch: dict, key: jax.Array):
+    def td_target(self, state: SACState, batch: Transition, key: jax.Array) -> jax.Array:
+        """`r + gamma (1 - terminated) min_k Qbar_k(s', a')`, a' ~ pi(s'), minus alpha log pi(a'|s') in the soft
+        backup; gradients stopped. Bootstraps through truncations (time limits), never through terminations."""
         mean, log_std = self.actor_net.apply(state.actor, batch["next_obs"])
         next_action, next_logp = sample_tanh_gaussian(mean, log_std, key)
-        next_q = self.critic_net.apply(state.target_critic, batch["next_obs"], next_action).min(axis=0)
-        alpha = jnp.exp(state.log_alpha)
-        # Bootstrap through truncations (time limits), never through true terminations.
+        next_value = self.critic_net.apply(state.target_critic, batch["next_obs"], next_action).min(axis=0)
+        if self.config.backup_entropy:
+            next_value = next_value - jnp.exp(state.log_alpha) * next_logp
         not_terminal = 1.0 - batch["terminated"].astype(jnp.float32)
-        target = batch["reward"] + self.config.gamma * not_terminal * (next_q - alpha * next_logp)
+        return jax.lax.stop_gradient(batch["reward"] + self.config.gamma * not_terminal * next_value)
+
+    def critic_loss(self, critic, state: SACState, batch: Transition, key: jax.Array):
+        target = self.td_target(state, batch, key)
         q = self.critic_net.apply(critic, batch["obs"], batch["action"])
-        loss = 0.5 * jnp.mean(jnp.sum((q - jax.lax.stop_gradient(target)) ** 2, axis=0))
+        loss = 0.5 * jnp.mean(jnp.sum((q - target) ** 2, axis=0))
         return loss, {"critic_loss": loss, "q_mean": q.mean()}
 
     def actor_loss(self, actor, state: SACState, batch: dict, key: jax.Array):

@@ -20,7 +20,8 @@ class RunConfig:
     """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent), icrl (in-context RL, S5 memory) or cql
     (Conservative Q-Learning, offline from --dataset)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
-    """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring."""
+    """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring,
+    pomdp:RepeatPreviousEasy, or shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md)."""
     eval_env: Annotated[str | None, optional(text)] = None
     """Environment the evaluations run in (same syntax as --env); default: --env."""
     dataset: Annotated[str | None, optional(text)] = None

@@ -18,6 +18,8 @@ from flax import struct
 from core import replay
 from core.transitions import Transition
 
+DATASET = "dataset"  # the name of the static source that a run's --dataset fills
+
 
 @struct.dataclass
 class Buffers:
@@ -47,6 +49,15 @@ class OffPolicyAgent(Protocol):
         ...
 
     # --- hooks with defaults --------------------------------------------------------------------------------
+    def init_with_data(self, key: jax.Array, static: dict[str, replay.ReplayState]) -> Any:
+        """The learner state of a run given its static data sources; an agent whose state holds constants
+        derived from a dataset (H2O's next-state noise scale) computes them here, once. Default: `init(key)`."""
+        return self.init(key)
+
+    def replay_capacity(self, static: dict[str, replay.ReplayState]) -> int:
+        """Rows of the online replay; by default `config.buffer_size` (H2O sizes it from its dataset)."""
+        return self.config.buffer_size
+
     def sample_batch(self, buffers: Buffers, state: Any, key: jax.Array) -> Transition:
         """The batch of one update: by default uniform from the online replay."""
         return replay.sample(buffers.online, key, self.config.batch_size)

@@ -16,6 +16,20 @@ class RunSetup:
     metrics: Callable[[np.ndarray], dict]  # evaluation returns -> the metrics an evaluation reports
 
 
+def with_default_eval_env(run):
+    """`run` with its evaluation env filled in where the default is not --env itself: a `shift:` simulator is
+    evaluated on its unshifted base env, the real system. Returns (run, the line that says so, or None)."""
+    import dataclasses
+
+    from envs.shift import base_env
+
+    base = base_env(run.env) if run.eval_env is None else None
+    if base is None:
+        return run, None
+    note = f"evaluating on {base}, the unshifted base of the simulator {run.env} (--eval-env to change)"
+    return dataclasses.replace(run, eval_env=base), note
+
+
 def build(run, entry, agent_config, seed: int | None = None) -> RunSetup:
     """Envs, dataset, agent and loop of `run` (a `core.config.RunConfig`) with a clear error for a bad mix."""
     import envs
@@ -30,7 +44,8 @@ def build(run, entry, agent_config, seed: int | None = None) -> RunSetup:
         raise ConfigError(f"--agent {run.agent} trains from offline data: give --dataset d4rl:PATH, minari:ID or "
                           f"a path (scripts/collect.py makes one)")
     if run.dataset and not agent.uses_static_data:
-        raise ConfigError(f"--agent {run.agent} does not train from a dataset; drop --dataset (agents that do: cql)")
+        raise ConfigError(f"--agent {run.agent} does not train from a dataset; drop --dataset (agents that do: "
+                          f"cql, h2o)")
     dataset, static = _static_data(run, env.spec)
     loop = entry.loop_cls(agent, env, run.log_every, run.seed if seed is None else seed, eval_env=eval_env,
                           static_data=static, deterministic_eval=run.eval_deterministic)
@@ -41,9 +56,9 @@ def build(run, entry, agent_config, seed: int | None = None) -> RunSetup:
 def _static_data(run, spec) -> tuple[Any, dict]:
     if not run.dataset:
         return None, {}
-    from agents.cql import DATASET
     from core import replay
     from core.datasets import load_dataset
+    from core.protocols import DATASET
 
     dataset = load_dataset(run.dataset, spec)
     return dataset, {DATASET: replay.from_arrays(dataset.transitions)}

@@ -10,7 +10,9 @@ One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC
 - **pretrain phase**: `agent.pretrain_updates()` gradient updates before the first env step (an offline agent:
   the whole run); its progress is a counter in the carry, so a resumed run continues in the right phase;
 - **acting with a carry** (`agent.act_with_carry`, reset where `first`), through the collector of core/rollout;
-- **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env.
+- **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env;
+- **data-derived state**: `agent.init_with_data(key, static)` and `agent.replay_capacity(static)`, for an agent
+  whose learner constants or online buffer size depend on its dataset.
 
 The run's step counts pretrain updates, then env steps. On JAX envs a chunk (act, vmapped env step, replay
 add, updates) is one `lax.scan` under one `jit`; on host envs each iteration dispatches its updates, steps the
@@ -135,7 +137,7 @@ class OffPolicyLoop:
         agent_key, env_key, key = jax.random.split(key, 3)
         config = self.agent.config
         row = example(self.env.spec, self.agent.transition_extras())
-        buffer = replay.init(row, config.buffer_size)
+        buffer = replay.init(row, self.agent.replay_capacity(self.static))
         if self.is_jax:
             collector = self.collector.reset(env_key)
         else:
@@ -143,7 +145,7 @@ class OffPolicyLoop:
             collector = CollectorState(None, obs, jnp.ones(config.num_envs, bool),
                                        self.agent.initial_carry(config.num_envs))
         zero = jnp.zeros((), jnp.int32)
-        carry = OffPolicyCarry(self.agent.init(agent_key), buffer, collector, key, zero, zero)
+        carry = OffPolicyCarry(self.agent.init_with_data(agent_key, self.static), buffer, collector, key, zero, zero)
         if self.is_jax:
             carry = self._place(carry)
         return distributed.own_buffers(carry)  # the chunks donate it
