@@ -5,9 +5,14 @@
     gym:HalfCheetah-v5       any gymnasium id, host-stepped; kwargs go to gymnasium.make
     gym:my_pkg.envs:Maze-v0  `module:Id`: gymnasium imports my_pkg.envs, which registers Maze-v0
     brax:ant?backend=spring  a raw brax env
+    pomdp:RepeatPreviousEasy our JAX ports of POPGym (envs/pomdp)
+    shift:HalfCheetah-v5?gravity=2.0&action_noise=0.1
+                             a dynamics-shifted gym: MuJoCo or brax: env (`shift:brax:ant?gravity=2`): gravity,
+                             friction and mass multipliers, action noise; see envs/shift.py
 
 Python values that a string cannot hold go to `make` as keywords, merged with the string's options:
 `envs.make("gym:Hopper-v5", model_edit=fn)` (a MuJoCo model edit, see envs/gymnasium_host.py),
+`envs.make("gym:Hopper-v5", env_wrapper=fn)` (a gymnasium wrapper around each env built, same module),
 `envs.make("brax:ant", system_edit=fn)` (a Brax System edit, see envs/brax_adapter.py).
 
 A family is a function `(id, kwargs) -> env` registered with `@register_family("name")`, so a new family is one
