@@ -17,15 +17,17 @@ class RunConfig:
     """What to train, for how long, and where the results go."""
 
     agent: Annotated[str, text] = "sac"
-    """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent), icrl (in-context RL, S5 memory) or cql
-    (Conservative Q-Learning, offline from --dataset)."""
+    """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent), icrl (in-context RL, S5 memory), cql
+    (Conservative Q-Learning, offline from --dataset) or h2o (hybrid: --dataset from the real system, --env a
+    simulator)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring,
     pomdp:RepeatPreviousEasy, or shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md)."""
     eval_env: Annotated[str | None, optional(text)] = None
-    """Environment the evaluations run in (same syntax as --env); default: --env."""
+    """Environment the evaluations run in (same syntax as --env); default: --env, or for a shift: simulator its
+    unshifted base env (the real system)."""
     dataset: Annotated[str | None, optional(text)] = None
-    """Offline data for agents that train from it (cql): d4rl:PATH (D4RL-layout HDF5), minari:ID (a local Minari
+    """Offline data for agents that train from it (cql, h2o): d4rl:PATH (D4RL-layout HDF5), minari:ID (a local Minari
     dataset), or a path to either; see scripts/collect.py to make one."""
     total_steps: Annotated[int, positive] = 50_000
     """Total steps to train for: env steps, plus the pretrain updates of agents that have them; for an agent that

@@ -58,19 +58,21 @@ def main(argv: list[str] | None = None) -> dict:
     from core.config import default_run_dir, validate
     from core.run import short_chunk_of, train
     from core.validation import check_config
-    from scripts.run_setup import build
+    from scripts.run_setup import build, with_default_eval_env
 
     argv = sys.argv[1:] if argv is None else argv
     entry, args = parse_args(argv)
     run = dataclasses.replace(args.run, agent=entry.name)
     validate(run)
     check_config(args.hparams)
+    run, eval_note = with_default_eval_env(run)
     run_dir = Path(run.run_dir) if run.run_dir else default_run_dir(run)
     run = dataclasses.replace(run, run_dir=str(run_dir))
     run, rounding = round_budget(run, entry.loop_cls.iteration_steps(args.hparams), short_chunk_of(run_dir))
     setup = build(run, entry, args.hparams)
     loop = setup.loop
-    for note in ([rounding] if rounding else []) + [f"warning: {w}" for w in loop.warnings(run.total_steps)]:
+    notes = [n for n in (eval_note, rounding) if n] + [f"warning: {w}" for w in loop.warnings(run.total_steps)]
+    for note in notes:
         print(note, file=sys.stderr)
     try:
         outcome = train(run, args.hparams, loop, run_dir, setup.metrics)

@@ -28,6 +28,7 @@ SUITES: dict[str, Any] = {
     "pomdp": "scripts.benchmarks.pomdp",
     "pomdp-speed": "scripts.benchmarks.pomdp_speed",
     "mujoco": "scripts.benchmarks.mujoco",
+    "h2o-speed": "scripts.benchmarks.h2o_speed",
 }
 
 SUITES_VARIABLE = "HSRL_BENCHMARK_SUITES"
