@@ -37,7 +37,8 @@ class BenchmarkArgs:
     that already holds a report is refused, since its runs would resume and their old timings pass as new."""
 
     suite: Annotated[str, tyro.conf.Positional] = "smoke"
-    """Suite name: smoke, ppo, mujoco, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed (scripts/benchmarks/)."""
+    """Suite name: smoke, ppo, mujoco, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed, h2o, h2o-speed
+    (scripts/benchmarks/)."""
     out_dir: str | None = None
     """Report directory, a new one per invocation; default reports/SUITE__TIME. One with a report is refused."""
     quick: bool = False

@@ -28,6 +28,7 @@ SUITES: dict[str, Any] = {
     "pomdp": "scripts.benchmarks.pomdp",
     "pomdp-speed": "scripts.benchmarks.pomdp_speed",
     "mujoco": "scripts.benchmarks.mujoco",
+    "h2o": "scripts.benchmarks.h2o",
     "h2o-speed": "scripts.benchmarks.h2o_speed",
 }
 
