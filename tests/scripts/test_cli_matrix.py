@@ -8,6 +8,7 @@ budgets that are whole iterations so the CLI's rounding leaves them as they are.
 
 import json
 import math
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -98,10 +99,16 @@ def test_cql_trains_through_the_cli_from_a_dataset(tmp_path):
     assert [r["step"] for r in records] == [8, 16] and all("cql_penalty" in r for r in records)
 
 
+# Agents and families whose CLI run (end to end, resumed) has a test file of its own.
+COVERED_ELSEWHERE = {"h2o": "tests/agents/test_h2o_cli.py", "shift": "tests/agents/test_h2o_cli.py"}
+
+
 def test_the_matrix_covers_every_agent_memory_and_family():
-    agents = {agent for agent, *_ in ON_POLICY_CASES} | {"sac", "cql"}
+    agents = {agent for agent, *_ in ON_POLICY_CASES} | {"sac", "cql", "h2o"}
     assert agents == set(AGENTS)
     memories = {(memory, layers) for _, memory, layers, _ in ON_POLICY_CASES}
     assert memories == {(memory, layers) for memory in MEMORY_NAMES for layers in (1, 2)}
-    families = {_family(env) for *_, env in ON_POLICY_CASES} | {_family(env) for env in SAC_ENVS}
+    families = {_family(env) for *_, env in ON_POLICY_CASES} | {_family(env) for env in SAC_ENVS} | {"shift"}
     assert families == {*envs.family_names(), "meta"}
+    for path in COVERED_ELSEWHERE.values():
+        assert (Path(__file__).resolve().parents[2] / path).is_file()
