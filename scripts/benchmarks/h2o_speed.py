@@ -30,6 +30,7 @@ from core.protocols import DATASET, Buffers  # noqa: E402
 from core.transitions import Transition  # noqa: E402
 from envs.protocol import EnvSpec  # noqa: E402
 from envs.spaces import Box  # noqa: E402
+from scripts.benchmarks.report import SuiteResult, markdown_table  # noqa: E402
 from scripts.benchmarks.timing import in_turns  # noqa: E402
 
 OBS, ACT = 17, 6  # HalfCheetah-v5
@@ -58,7 +59,7 @@ def steps_of(agent, state, buffers: Buffers):
     return lambda: run(state, jax.random.PRNGKey(1))
 
 
-def run(out_dir: Path | None = None, quick: bool = False) -> list[dict]:
+def run(out_dir: Path | None = None, quick: bool = False) -> SuiteResult:
     rounds = 5 if quick else 20
     sim = replay.from_arrays(random_rows(jax.random.PRNGKey(0), SIM_ROWS))
     real = replay.from_arrays(random_rows(jax.random.PRNGKey(1), DATASET_ROWS))
@@ -74,13 +75,11 @@ def run(out_dir: Path | None = None, quick: bool = False) -> list[dict]:
     ratio = rates["sac"] / rates["h2o"]
     rows = [{"agent": name, "gradient_steps_per_s": rate, "cost_vs_sac": rates["sac"] / rate}
             for name, rate in rates.items()]
-    print(f"one gradient step (sampling + update), 256-256 networks, batch 256, HalfCheetah-v5 shapes; "
-          f"{STEPS} steps per call, medians of {rounds} calls taken in turns")
-    print(f"{'agent':<6} {'steps/s':>9} {'cost vs SAC':>12}")
-    for row in rows:
-        print(f"{row['agent']:<6} {row['gradient_steps_per_s']:>9.1f} {row['cost_vs_sac']:>12.2f}")
-    print(f"H2O step / SAC step: {ratio:.2f}x (budget: at most 2.5x)")
-    return rows  # the report writes them to results.json
+    text = (f"One gradient step (sampling + update), 256-256 networks (classifiers too), batch 256 (H2O: 128 real "
+            f"+ 128 sim), HalfCheetah-v5 shapes; {STEPS} steps per compiled call, medians of {rounds} calls of each "
+            f"agent taken in turns.\n\n{markdown_table(rows)}\nH2O step / SAC step: {ratio:.2f}x (budget: at most "
+            f"2.5x).\n")
+    return SuiteResult(rows, text)  # the report writes the rows to results.json
 
 
 if __name__ == "__main__":
