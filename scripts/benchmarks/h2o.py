@@ -15,8 +15,9 @@ dynamics-shifted copy of it (gravity x2) as the simulator.
 The score of a run is the mean real return of its last two evaluations (12k and 15k steps); the table gives
 its mean +- std over seeds, D4RL's normalised score of that mean (halfcheetah's references; v5 is only
 approximately comparable with D4RL's v2 figures), and in how many seed-paired runs H2O beats the baseline.
-About 25 min per experiment on a 2-core CPU. `--quick`: one experiment, one seed, 3k steps on a dataset from
-5k SAC steps. Other gaps (e.g. `friction=0.3`) are one entry of `FULL.experiments` each.
+On a 2-core CPU both experiments took 73 min, with test runs sharing the cores. `--quick`: one experiment, one
+seed, 3k steps on a dataset from 5k SAC steps. Other gaps (e.g. `friction=0.3`) are one entry of
+`FULL.experiments` each.
 
     python scripts/benchmark.py h2o [--out-dir DIR] [--quick] [--overwrite]
 """
