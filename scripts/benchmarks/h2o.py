@@ -25,7 +25,6 @@ seed, 3k steps on a dataset from 5k SAC steps. Other gaps (e.g. `friction=0.3`) 
 from __future__ import annotations
 
 import dataclasses
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -86,29 +85,28 @@ def method_runs(experiment: Experiment, dataset: str, budget: Budget) -> dict[st
     label = lambda method: f"{method} {experiment.name}"
     return {
         "h2o": Run("h2o", sim, options=tuple(h2o), label=label("h2o"), **common),
+        # SAC in the simulator reads no dataset: one run per gap, which later experiments find finished.
         "sac-sim": Run("sac", sim, options=("--eval-env", REAL_ENV, "--learning-starts", "1000", *NETWORKS),
-                       label=label("sac-sim"), **common),
+                       label=f"sac-sim {experiment.gap}", **common),
         "cql-real": Run("cql", REAL_ENV, options=("--dataset", dataset, "--cql-samples", "4", *NETWORKS),
                         label=label("cql-real"), **common),
         "naive-mix": Run("h2o", sim, options=(*h2o, "--naive-mixing"), label=label("naive-mix"), **common),
     }
 
 
-def evaluations(run_dir: Path) -> list[tuple[int, float]]:
-    """(step, real-env mean return) of every evaluation a run logged."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [(r["step"], r["eval_return"]) for r in records if "eval_return" in r]
-
-
 def score(run_dir: Path) -> float:
     """Mean real return of the last two evaluations."""
-    last = evaluations(run_dir)[-2:]
-    return statistics.mean(value for _, value in last)
+    from core.plotting import curve
+
+    evaluations = sorted(curve(run_dir, "eval_return").items())
+    return statistics.mean(value for _, value in evaluations[-2:])
 
 
 def diagnostics(run_dir: Path, window: int = 5) -> dict[str, float]:
     """H2O's logged diagnostics, averaged over the last `window` log lines that have them."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    from core.logging import read_metrics
+
+    records = read_metrics(run_dir)
     out = {}
     for name in DIAGNOSTICS:
         values = [r[name] for r in records if name in r][-window:]
