@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a file: the repo root replaces this fold
     sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 from scripts.benchmarks.report import SuiteResult  # noqa: E402
-from scripts.benchmarks.training import Run, slug, train_one  # noqa: E402
+from scripts.benchmarks.training import Run, train_all  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,14 +204,10 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
     for experiment in budget.experiments:
         dataset, datasets[experiment.name] = collect_dataset(out_dir, experiment.behaviour_steps,
                                                              budget.dataset_rows)
-        scores, dirs = {}, {}
-        for method, method_run in method_runs(experiment, dataset, budget).items():
-            dirs[method] = [out_dir / "runs" / f"{slug(method_run.name)}__seed{seed}" for seed in budget.seeds]
-            for seed, run_dir in zip(budget.seeds, dirs[method]):
-                result = train_one(method_run, seed, run_dir)
-                print(f"{method_run.name} seed {seed}: last-two real return {score(run_dir):.1f} "
-                      f"({result['wall_seconds']:.0f} s)", flush=True)
-            scores[method] = [score(d) for d in dirs[method]]
+        runs = method_runs(experiment, dataset, budget)
+        _, run_dirs = train_all(tuple(runs.values()), out_dir)
+        dirs = {method: run_dirs[method_run.name] for method, method_run in runs.items()}
+        scores = {method: [score(d) for d in method_dirs] for method, method_dirs in dirs.items()}
         h2o_diagnostics = _mean_dicts([diagnostics(d) for d in dirs["h2o"]])
         rows += experiment_rows(experiment.name, scores, h2o_diagnostics)
         curves[experiment.name] = dirs
