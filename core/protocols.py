@@ -58,8 +58,14 @@ class OffPolicyAgent(Protocol):
         """Rows of the online replay; by default `config.buffer_size` (H2O sizes it from its dataset)."""
         return self.config.buffer_size
 
+    def update_steps(self) -> int:
+        """Gradient steps one `update` call takes; the loop's update counts (`updates_per_step`, pretrain
+        updates) are gradient steps, so they must be multiples of it. An agent whose `update` is a scan of
+        several steps (MOORL's meta-iteration of K inner SAC steps) returns that number. Default 1."""
+        return 1
+
     def sample_batch(self, buffers: Buffers, state: Any, key: jax.Array) -> Transition:
-        """The batch of one update: by default uniform from the online replay."""
+        """The batch of one `update` call: by default uniform from the online replay."""
         return replay.sample(buffers.online, key, self.config.batch_size)
 
     def pretrain_updates(self) -> int:
@@ -89,6 +95,12 @@ class OffPolicyAgent(Protocol):
 
     def evaluation_metrics(self, returns: Any) -> dict[str, float]:
         """Metrics beyond the mean return that an evaluation reports."""
+        return {}
+
+    def diagnostics(self, state: Any, buffers: Buffers, key: jax.Array) -> dict[str, jax.Array]:
+        """Numbers about the learner and its data, computed at every evaluation and logged with it as
+        `eval_<name>` (MOORL: its Q-values next to Monte-Carlo returns). Host-side, not jitted by the loop.
+        Default: none."""
         return {}
 
 

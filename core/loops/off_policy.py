@@ -5,14 +5,16 @@ One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC
   (offline datasets), default uniform from the online replay;
 - **static data sources** (`static_data`, name -> replay buffer) held on the device, passed to every compiled
   chunk as an argument (not a constant baked into it) and never written into checkpoints;
-- **update ratio**: every `train_every` iterations, `updates_per_step x num_envs x train_every` updates, once
-  `learning_starts` env steps are in and `agent.can_update(buffers)` holds;
+- **update ratio**: every `train_every` iterations, `updates_per_step x num_envs x train_every` gradient steps,
+  once `learning_starts` env steps are in and `agent.can_update(buffers)` holds; they are
+  `agent.update_steps()` gradient steps per `update` call (1, or MOORL's K inner steps of a meta-iteration);
 - **pretrain phase**: `agent.pretrain_updates()` gradient updates before the first env step (an offline agent:
   the whole run); its progress is a counter in the carry, so a resumed run continues in the right phase;
 - **acting with a carry** (`agent.act_with_carry`, reset where `first`), through the collector of core/rollout;
 - **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env;
 - **data-derived state**: `agent.init_with_data(key, static)` and `agent.replay_capacity(static)`, for an agent
-  whose learner constants or online buffer size depend on its dataset.
+  whose learner constants or online buffer size depend on its dataset;
+- **diagnostics**: `agent.diagnostics(state, buffers, key)` at every evaluation, logged as `eval_<name>`.
 
 The run's step counts pretrain updates, then env steps. On JAX envs a chunk (act, vmapped env step, replay
 add, updates) is one `lax.scan` under one `jit`; on host envs each iteration dispatches its updates, steps the
@@ -62,16 +64,20 @@ class OffPolicyCarry:
 
 
 def updates_per_burst(config) -> int:
-    """Updates done every `train_every` iterations; a whole number by validation."""
+    """Gradient steps done every `train_every` iterations; a whole number by validation."""
     return int(round(config.updates_per_step * config.num_envs * config.train_every))
 
 
-def check_update_ratio(config) -> None:
+def check_update_ratio(config, update_steps: int = 1) -> None:
+    """The burst is a whole number of gradient steps, and of `update` calls of `update_steps` steps each."""
     exact = config.updates_per_step * config.num_envs * config.train_every
     if abs(exact - round(exact)) > 1e-9 or round(exact) < 1:
         raise ConfigError(f"updates_per_step x num_envs x train_every = {config.updates_per_step} x "
                           f"{config.num_envs} x {config.train_every} = {exact:g} updates per burst; it must be a "
                           f"whole number >= 1")
+    if round(exact) % update_steps:
+        raise ConfigError(f"updates_per_step x num_envs x train_every = {round(exact)} gradient steps per burst; "
+                          f"it must be a multiple of the agent's {update_steps} steps per update call")
 
 
 class OffPolicyLoop:
@@ -84,7 +90,7 @@ class OffPolicyLoop:
 
     def __init__(self, agent, env, chunk_steps: int, seed: int, eval_env=None,
                  static_data: dict[str, replay.ReplayState] | None = None, deterministic_eval: bool = True):
-        check_update_ratio(agent.config)
+        check_update_ratio(agent.config, agent.update_steps())
         self.agent = agent
         self.seed = seed
         self.chunk_steps = chunk_steps
@@ -94,6 +100,10 @@ class OffPolicyLoop:
         self.eval_env = agent.wrap_env(eval_env) if eval_env is not None else self.env
         self.is_jax = isinstance(self.env, JaxEnv)
         self.pretrain_total = self._pretrain_total(agent, chunk_steps)
+        if self.pretrain_total != 0 and chunk_steps % agent.update_steps():
+            raise ConfigError(f"--log-every {chunk_steps} must be a multiple of the agent's {agent.update_steps()} "
+                              f"gradient steps per update call, since a pretrain chunk is whole calls")
+        self.diagnostics: dict = {}  # the agent's diagnostics at the last evaluation
         self.trace_count = 0  # times the online JAX chunk was traced (compiled); stays 1 over a run
         self.phase = "online" if self.pretrain_total == 0 else "pretrain"  # None: offline, all pretrain
         act = lambda params, carry, obs, first, key: _behaviour(agent, params, carry, obs, first, key)
@@ -177,7 +187,8 @@ class OffPolicyLoop:
         key, update_key = jax.random.split(carry.key)
         buffers = Buffers(carry.replay, static)
         ready = self.agent.can_update(buffers)
-        agent_state, metrics = _gated_updates(self.agent, carry.agent, buffers, update_key, self.chunk_steps, ready)
+        calls = self.chunk_steps // self.agent.update_steps()
+        agent_state, metrics = _gated_updates(self.agent, carry.agent, buffers, update_key, calls, ready)
         carry = carry.replace(agent=agent_state, key=key, pretrain_updates=carry.pretrain_updates + self.chunk_steps)
         return carry, {**metrics, "updated": ready}
 
@@ -216,7 +227,10 @@ class OffPolicyLoop:
         return evaluate_jax_with_memory(self.eval_env, policy, memory, jax.random.fold_in(carry.key, 1), episodes)
 
     def evaluate(self, carry: OffPolicyCarry, episodes: int) -> np.ndarray:
-        """Returns of `episodes` episodes of the evaluation env."""
+        """Returns of `episodes` episodes of the evaluation env; the agent's diagnostics are computed alongside."""
+        diagnostics = self.agent.diagnostics(carry.agent, Buffers(carry.replay, self.static),
+                                             jax.random.fold_in(carry.key, 2))
+        self.diagnostics = {name: float(value) for name, value in diagnostics.items()}
         if isinstance(self.eval_env, JaxEnv):
             return np.asarray(self._evaluate_jax(carry, episodes, self.deterministic_eval))
         policy = lambda memory, obs, first, key: self._greedy(self.deterministic_eval, carry.agent, memory, obs,
@@ -226,7 +240,7 @@ class OffPolicyLoop:
                         self.seed + 10_000)
 
     def evaluation_metrics(self, returns: np.ndarray) -> dict:
-        return self.agent.evaluation_metrics(returns)
+        return {**self.agent.evaluation_metrics(returns), **self.diagnostics}
 
     def close(self) -> None:
         if not self.is_jax:
@@ -243,7 +257,7 @@ def _behaviour(agent, params, carry, obs, first, key):
 
 
 def _updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int):
-    """`count` gradient steps, each on a batch from `agent.sample_batch`; metrics averaged over them."""
+    """`count` update calls, each on a batch from `agent.sample_batch`; metrics averaged over them."""
 
     def one(state, update_key):
         sample_key, step_key = jax.random.split(update_key)
@@ -265,7 +279,7 @@ def _learn(agent, carry: OffPolicyCarry, static: dict) -> tuple[OffPolicyCarry, 
     key, update_key = jax.random.split(carry.key)
     period_ends = (carry.env_steps // config.num_envs) % config.train_every == 0
     ready = (carry.env_steps >= config.learning_starts) & agent.can_update(buffers) & period_ends
-    count = updates_per_burst(config)
+    count = updates_per_burst(config) // agent.update_steps()
     agent_state, metrics = _gated_updates(agent, carry.agent, buffers, update_key, count, ready)
     return carry.replace(agent=agent_state, key=key), {**metrics, "updated": ready}
 
