@@ -55,6 +55,12 @@ AGENTS: dict[str, AgentEntry] = {
     "h2o": AgentEntry("h2o", "agents.h2o:H2OConfig", "agents.h2o:H2O", OFF_POLICY,
                       "H2O, hybrid offline + online: --dataset from the real system, --env an imperfect simulator "
                       "(e.g. shift:HalfCheetah-v5?gravity=2), evaluated in --eval-env"),
+    "moorl": AgentEntry("moorl", "agents.moorl:MOORLConfig", "agents.moorl:MOORL", OFF_POLICY,
+                        "MOORL, hybrid offline + online: SAC with a Reptile meta step across the --dataset buffer "
+                        "and the online replay"),
+    "sac-mix": AgentEntry("sac-mix", "agents.mixed_sac:MixedSACConfig", "agents.mixed_sac:MixedSAC", OFF_POLICY,
+                          "SAC on half --dataset, half online minibatches (RLPD without ensembles), a hybrid "
+                          "baseline"),
 }
 
 
