@@ -30,6 +30,8 @@ SUITES: dict[str, Any] = {
     "mujoco": "scripts.benchmarks.mujoco",
     "h2o": "scripts.benchmarks.h2o",
     "h2o-speed": "scripts.benchmarks.h2o_speed",
+    "moorl-speed": "scripts.benchmarks.moorl_speed",
+    "hybrid": "scripts.benchmarks.hybrid",
 }
 
 SUITES_VARIABLE = "HSRL_BENCHMARK_SUITES"

@@ -47,15 +47,15 @@ def random_rows(key: jax.Array, n: int) -> Transition:
                       false)
 
 
-def steps_of(agent, state, buffers: Buffers):
-    """A jitted function doing STEPS (sample, update) pairs from `state`, returning the new state."""
+def steps_of(agent, state, buffers: Buffers, calls: int = STEPS):
+    """A jitted function doing `calls` (sample, update) pairs from `state`, returning the new state."""
 
     def one(carry, key):
         sample_key, update_key = jax.random.split(key)
         carry, _ = agent.update(carry, agent.sample_batch(buffers, carry, sample_key), update_key)
         return carry, None
 
-    run = jax.jit(lambda s, key: jax.lax.scan(one, s, jax.random.split(key, STEPS))[0])
+    run = jax.jit(lambda s, key: jax.lax.scan(one, s, jax.random.split(key, calls))[0])
     return lambda: run(state, jax.random.PRNGKey(1))
 
 
