@@ -40,11 +40,13 @@ def test_an_interrupted_moorl_run_resumes_exactly(tmp_path):
     assert np.isfinite(records[-1]["eval_q_online"]), "two finished 200-step episodes are in the online replay"
 
 
-def test_sac_mix_runs_on_half_offline_half_online_batches(tmp_path):
-    dataset = random_dataset(tmp_path / "pendulum.hdf5", 3, 1, 300)
-    summary = train.main(["--agent", "sac-mix", "--env", "jax:Pendulum-v1", "--dataset", dataset, "--total-steps",
-                          "200", "--log-every", "100", "--eval-every", "0", "--eval-episodes", "1", "--warmup-on",
-                          "50", "--run-dir", str(tmp_path / "run"), *TINY])
+@pytest.mark.parametrize(("agent", "env", "obs_dim", "action_dim"),
+                         [("sac-mix", "jax:Pendulum-v1", 3, 1), ("moorl", "gym:HalfCheetah-v5", 17, 6)])
+def test_a_hybrid_agent_runs_end_to_end(tmp_path, agent, env, obs_dim, action_dim):
+    dataset = random_dataset(tmp_path / "data.hdf5", obs_dim, action_dim, 300)
+    summary = train.main(["--agent", agent, "--env", env, "--dataset", dataset, "--total-steps", "200", "--log-every",
+                          "100", "--eval-every", "0", "--eval-episodes", "1", "--warmup-on", "50", "--run-dir",
+                          str(tmp_path / "run"), *TINY])
     assert np.isfinite(summary["mean_return"])
     assert all(np.isfinite(r["critic_loss"]) for r in metrics(tmp_path / "run"))
 
