@@ -73,7 +73,12 @@ def make_registered(jax_id: str, render_mode: str | None = None, **kwargs: Any) 
 
 
 def register_ports(ports: dict[str, type[JaxEnv]]) -> None:
-    """Register each port as `hsrl/<Id>` with its own time limit (idempotent: re-imports are harmless)."""
+    """Register each port as `hsrl/<Id>` with its own time limit (idempotent: re-imports are harmless).
+
+    A port whose episode length is one of its options (`episode_length_is_an_option`, CombinationLock's
+    `horizon`) gets no registered limit: one taken from its defaults would cut a longer episode short, and the
+    port ends its episodes itself.
+    """
     for jax_id, cls in ports.items():
         gym_id = f"{NAMESPACE}/{jax_id}"
         if gym_id in gymnasium.registry:
@@ -83,5 +88,5 @@ def register_ports(ports: dict[str, type[JaxEnv]]) -> None:
             id=gym_id,
             entry_point=f"{__name__}:make_registered",
             kwargs={"jax_id": jax_id},
-            max_episode_steps=cls().max_episode_steps,
+            max_episode_steps=None if getattr(cls, "episode_length_is_an_option", False) else cls().max_episode_steps,
         )

@@ -15,6 +15,11 @@ random, medium and expert roll out their policy with sampled actions, whole epis
 Datasets are written in D4RL's HDF5 layout (OUT_DIR/{env}_{kind}-local-v0.hdf5) and/or as local Minari
 datasets (id local/{env}/{kind}-v0 under --minari-root), with reference returns in their metadata: D4RL's for
 halfcheetah, hopper, walker2d and ant, the locally measured random and expert returns otherwise.
+
+The combination lock (jax:CombinationLock-v0, docs/combination_lock.md) gets the offline data of
+Zhou et al. 2023 (arXiv 2311.08384) instead: --lock-episodes N skips SAC and writes one dataset, kind eps-greedy,
+of N whole episodes of the epsilon-greedy behaviour (the correct one-hot action with probability 1 - --epsilon,
+else a uniform one), rows in episode order; its references are the measured return of uniform actions and 1.
 Errors exit 2 with one line.
 """
 
@@ -36,11 +41,24 @@ if __package__ in (None, ""):  # run as a file: make the repo root importable
 import numpy as np  # noqa: E402
 import tyro  # noqa: E402
 
-from core.validation import Range, flag, one_of, optional, positive, seed_range, text, widths  # noqa: E402
+from core.validation import (  # noqa: E402
+    ConfigError,
+    Range,
+    flag,
+    one_of,
+    optional,
+    positive,
+    seed_range,
+    text,
+    unit_interval,
+    widths,
+)
 from scripts.cli_errors import one_line_errors  # noqa: E402
 
 KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert")
 Kind = Literal["random", "medium", "medium-replay", "expert", "medium-expert"]
+LOCK_KIND = "eps-greedy"  # the combination lock's dataset (--lock-episodes)
+LOCK_RANDOM_EPISODES = 1000  # episodes of uniform actions that measure the lock's random reference return
 MEDIUM_FRACTION = 1 / 3
 MAX_ROLLOUT_CHUNKS = 1000  # episodes that never end would otherwise roll out forever
 kind_names = Range("a tuple of dataset kinds", lambda v: isinstance(v, tuple) and all(k in KINDS for k in v),
@@ -102,6 +120,12 @@ class CollectArgs:
     """Replace datasets that already exist (refused otherwise)."""
     progress: Annotated[bool, flag] = True
     """Show a progress bar (--no-progress to hide it)."""
+    lock_episodes: Annotated[int | None, optional(positive)] = None
+    """Combination lock only (jax:CombinationLock-v0...): skip SAC and write the eps-greedy dataset of this many
+    whole episodes instead ({env}_eps_greedy-local-v0.hdf5); --kinds and the SAC budget are then unused."""
+    epsilon: Annotated[float | None, optional(unit_interval)] = None
+    """With --lock-episodes: the chance of a uniform action in [0, 1]^A instead of the correct one-hot at each
+    step (None: 1/H, the paper's choice, which opens the lock in ~40 % of episodes)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     args, tier = parse_args(argv)
     env = envs.make(args.env)
+    if args.lock_episodes is not None or args.epsilon is not None:
+        return collect_lock(args, env)
     agent = build_sac(env, tier)  # refuses an env SAC cannot act in before anything is written
     targets = output_targets(args)
     clear_targets(targets, args.overwrite)
@@ -178,6 +204,52 @@ def main(argv: list[str] | None = None) -> dict:
 def cli() -> None:
     with one_line_errors("collect"):
         main()
+
+
+# --- the combination lock's epsilon-greedy data -----------------------------------------------------------------
+
+
+def collect_lock(args: CollectArgs, env) -> dict:
+    """The eps-greedy dataset of the combination lock, and its references: uniform actions' return and 1."""
+    import jax
+
+    from envs.classic.combination_lock import CombinationLock, epsilon_greedy_episodes
+
+    if not isinstance(env, CombinationLock):
+        raise ConfigError(f"--lock-episodes and --epsilon are for the combination lock (jax:CombinationLock-v0), "
+                          f"not {args.env}")
+    if args.lock_episodes is None:
+        raise ConfigError("--epsilon needs --lock-episodes N (the episodes of the eps-greedy dataset)")
+    epsilon = 1.0 / env.horizon if args.epsilon is None else args.epsilon
+    target = output_targets(args, (LOCK_KIND,))[LOCK_KIND]
+    clear_targets({LOCK_KIND: target}, args.overwrite)
+    key, random_key = jax.random.split(jax.random.PRNGKey(args.seed))
+    arrays = epsilon_greedy_episodes(env, key, args.lock_episodes, epsilon)
+    random_returns = episode_returns(epsilon_greedy_episodes(env, random_key, LOCK_RANDOM_EPISODES, 1.0))
+    opened = arrays["rewards"][arrays["terminals"]] == 1.0  # the last step pays 1 only where the lock opens
+    metadata = lock_metadata(args, env, epsilon, episode_returns(arrays), float(np.mean(random_returns)))
+    metadata["success_fraction"] = float(np.mean(opened))
+    written = write_dataset(target, arrays, metadata, env)
+    places = ", ".join(str(written[key]) for key in ("d4rl", "minari") if key in written)
+    print(f"{LOCK_KIND}: {written['rows']} rows, {written['episodes']} episodes, opened "
+          f"{metadata['success_fraction']:.1%}, behaviour return {written['behaviour_return']:.3f} (random "
+          f"{metadata['ref_min_score']:.3f}) -> {places}")
+    return {"datasets": {LOCK_KIND: written}, "random_return": metadata["ref_min_score"],
+            "expert_return": metadata["ref_max_score"], "success_fraction": metadata["success_fraction"]}
+
+
+def lock_metadata(args: CollectArgs, env, epsilon: float, returns: np.ndarray, random_return: float) -> dict:
+    """What the lock's dataset records: references, the behaviour, and the lock it was collected on."""
+    return {
+        "ref_min_score": random_return, "ref_max_score": 1.0, "ref_source": "local",
+        "local_random_return": random_return, "local_expert_return": 1.0,
+        "env_id": args.env, "dataset_kind": LOCK_KIND, "seed": args.seed,
+        "behaviour_return_mean": float(returns.mean()), "behaviour_return_std": float(returns.std()),
+        "epsilon": float(epsilon),
+        "algorithm": "eps-greedy", "policy/output_distribution": "eps_greedy_one_hot",
+        "horizon": env.horizon, "lock_seed": env.lock_seed,
+        "opt_a": env.opt_a.tolist(), "opt_b": env.opt_b.tolist(),
+    }
 
 
 # --- training and choosing the behaviour policies ------------------------------------------------------------
@@ -444,14 +516,15 @@ class Target:
         return None if self.minari_id is None else self.minari_root / self.minari_id
 
 
-def output_targets(args: CollectArgs) -> dict[str, Target]:
+def output_targets(args: CollectArgs, kinds: tuple[str, ...] | None = None) -> dict[str, Target]:
+    """Where each of `kinds` (None: --kinds) goes."""
     out_dir = Path(args.out_dir)
     root = Path(args.minari_root) if args.minari_root else out_dir / "minari"
     slug = env_slug(args.env)
     return {kind: Target(out_dir / f"{slug}_{kind.replace('-', '_')}-local-v0.hdf5" if args.format != "minari"
                          else None,
                          f"local/{slug}/{kind}-v0" if args.format != "d4rl" else None, root)
-            for kind in args.kinds}
+            for kind in (args.kinds if kinds is None else kinds)}
 
 
 def clear_targets(targets: dict[str, Target], overwrite: bool) -> None:
