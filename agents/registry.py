@@ -61,6 +61,9 @@ AGENTS: dict[str, AgentEntry] = {
     "sac-mix": AgentEntry("sac-mix", "agents.mixed_sac:MixedSACConfig", "agents.mixed_sac:MixedSAC", OFF_POLICY,
                           "SAC on half --dataset, half online minibatches (RLPD without ensembles), a hybrid "
                           "baseline"),
+    "hnpg": AgentEntry("hnpg", "agents.hnpg:HNPGConfig", "agents.hnpg:HNPG", ON_POLICY,
+                       "HNPG, hybrid on-policy natural policy gradient: the critic also fits --dataset (per-step "
+                       "policies on the combination lock); --no-hybrid is plain NPG"),
 }
 
 

@@ -9,12 +9,16 @@ from envs.spaces import Box, Space
 
 
 def to_env_action(space: Space, action):
-    """Continuous agents act in [-1, 1]^d; rescale to the env's box. Discrete actions pass through."""
+    """Continuous agents act in [-1, 1]^d; rescale to the env's box (clipped). Discrete actions pass through, and so
+    do the entries of a dimension unbounded on both sides (no box to rescale to or clip at: envs/wrappers/
+    raw_actions.py declares such a space for agents that act in an env's own units)."""
     if not isinstance(space, Box):
         return action
     low = np.where(np.isfinite(space.low), space.low, -1.0).astype(np.float32)
     high = np.where(np.isfinite(space.high), space.high, 1.0).astype(np.float32)
-    return low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
+    unbounded = ~np.isfinite(space.low) & ~np.isfinite(space.high)
+    scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
+    return jnp.where(unbounded, action, scaled) if unbounded.any() else scaled
 
 
 def from_env_action(space: Space, action):

@@ -131,6 +131,18 @@ class OnPolicyAgent(Protocol):
     def update(self, state: Any, rollout: dict, memory: Any, key: jax.Array) -> tuple[Any, dict]:
         ...
 
+    # --- hooks with defaults --------------------------------------------------------------------------------
+    def init_with_data(self, key: jax.Array, static: dict[str, replay.ReplayState]) -> Any:
+        """The learner state given the run's static data sources (an agent with `uses_static_data`: constants
+        derived from its dataset, e.g. HNPG's per-step row tables). Default: `init(key)`."""
+        return self.init(key)
+
+    def update_with_data(self, state: Any, rollout: dict, memory: Any, static: dict[str, replay.ReplayState],
+                         key: jax.Array) -> tuple[Any, dict]:
+        """The update of an agent that also learns from static data sources (HNPG's offline rows); the loop calls
+        it, with the sources as an argument of the compiled chunk, whenever a run has any. Default: `update`."""
+        return self.update(state, rollout, memory, key)
+
     def policy_params(self, state: Any) -> Any:
         """The part of the learner state that acting reads."""
         return state.params

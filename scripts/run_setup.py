@@ -45,7 +45,7 @@ def build(run, entry, agent_config, seed: int | None = None) -> RunSetup:
                           f"a path (scripts/collect.py makes one)")
     if run.dataset and not agent.uses_static_data:
         raise ConfigError(f"--agent {run.agent} does not train from a dataset; drop --dataset (agents that do: "
-                          f"cql, h2o, moorl, sac-mix)")
+                          f"cql, h2o, hnpg, moorl, sac-mix)")
     dataset, static = _static_data(run, env.spec)
     loop = entry.loop_cls(agent, env, run.log_every, run.seed if seed is None else seed, eval_env=eval_env,
                           static_data=static, deterministic_eval=run.eval_deterministic)

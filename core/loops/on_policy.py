@@ -8,7 +8,11 @@ iteration (rollout, GAE, epochs, minibatches) is pure, and `advance` runs a whol
 jitted policy step, then the same jitted update runs.
 
 The agent follows core/protocols.py `OnPolicyAgent`. The memory carry crosses rollout boundaries; `first` marks
-episode starts. `agent.wrap_env` adapts the training and evaluation envs (e.g. previous-action inputs).
+episode starts. An agent with `uses_static_data` (HNPG) also gets the run's static data sources (offline
+datasets, by name): `init_with_data(key, static)` builds its learner and `update_with_data(..., static, key)`
+updates it; the sources are an argument of every compiled chunk (never a constant baked into it) and never part
+of the carry, so checkpoints do not hold them. Other agents (PPO) refuse them. `agent.wrap_env` adapts the
+training and evaluation envs (e.g. previous-action inputs).
 The value after each step is read from the next step's features, so the extra policy step on the final
 observation is only computed where an env was truncated (and not at all without `bootstrap_truncation`).
 """
@@ -74,7 +78,8 @@ def make_collector(agent, env: JaxEnv) -> JaxCollector:
     return JaxCollector(env, agent.config.num_envs, acting_function(agent), agent.initial_memory)
 
 
-def init_carry(agent, collector: JaxCollector | None, spec, key: jax.Array) -> OnPolicyCarry:
+def init_carry(agent, collector: JaxCollector | None, spec, key: jax.Array,
+               static: dict | None = None) -> OnPolicyCarry:
     agent_key, env_key, key = jax.random.split(key, 3)
     num_envs = agent.config.num_envs
     if collector is not None:
@@ -82,7 +87,8 @@ def init_carry(agent, collector: JaxCollector | None, spec, key: jax.Array) -> O
     else:  # host envs: a device mirror, replaced by the host collector's first observations
         obs = jnp.zeros((num_envs, *spec.observation_space.shape), observation_dtype(spec))
         state = CollectorState(None, obs, jnp.ones(num_envs, bool), agent.initial_memory(num_envs))
-    return OnPolicyCarry(agent.init(agent_key), state, key, jnp.zeros((), jnp.int32))
+    learner = agent.init_with_data(agent_key, static) if static else agent.init(agent_key)
+    return OnPolicyCarry(learner, state, key, jnp.zeros((), jnp.int32))
 
 
 def _bootstrap_features(agent, params, memory, final_obs):
@@ -114,23 +120,33 @@ def _last_features(agent, params, state: CollectorState):
     return agent.remember(params, state.carry, state.obs, state.first)[1]
 
 
-def iteration(agent, collector: JaxCollector, carry: OnPolicyCarry, _=None) -> tuple[OnPolicyCarry, tuple]:
-    """One PPO iteration on a JAX env: a num_steps rollout, then the agent's update. Pure."""
+def iteration(agent, collector: JaxCollector, carry: OnPolicyCarry, _=None, static: dict | None = None
+              ) -> tuple[OnPolicyCarry, tuple]:
+    """One PPO iteration on a JAX env: a num_steps rollout, then the agent's update (given `static`, the static
+    data sources, through `update_with_data`). Pure."""
     memory = carry.collector.carry  # the carry at the rollout's start, from which training replays the sequences
     carry, (rollout, episodes) = jax.lax.scan(lambda c, x: _env_step(agent, collector, c, x), carry, None,
                                               length=agent.config.num_steps)
     rollout["last_feat"] = _last_features(agent, agent.policy_params(carry.agent), carry.collector)
     key, update_key = jax.random.split(carry.key)
-    agent_state, metrics = agent.update(carry.agent, rollout, memory, update_key)
+    agent_state, metrics = _update(agent, carry.agent, rollout, memory, static, update_key)
     next_memory = _next_memory(agent, agent_state, carry.collector.carry, rollout, memory)
     carry = carry.replace(agent=agent_state, key=key, env_steps=carry.env_steps + steps_per_iteration(agent),
                           collector=carry.collector.replace(carry=next_memory))
     return carry, (metrics, jax.tree.map(jnp.sum, episodes))
 
 
+def _update(agent, agent_state, rollout: dict, memory, static: dict | None, key: jax.Array):
+    """The agent's update; with static data sources, its `update_with_data` hook."""
+    if static:
+        return agent.update_with_data(agent_state, rollout, memory, static, key)
+    return agent.update(agent_state, rollout, memory, key)
+
+
 def _next_memory(agent, agent_state, memory, rollout: dict, memory_start):
-    """The carry for the next rollout: as acted, or (`refresh_carry`) recomputed with the updated params."""
-    if not agent.config.refresh_carry:
+    """The carry for the next rollout: as acted, or (`refresh_carry`) recomputed with the updated params; an
+    agent whose config has no `refresh_carry` keeps it as acted."""
+    if not getattr(agent.config, "refresh_carry", False):
         return memory
     params = agent.policy_params(agent_state)
     return agent.remember_sequence(params, memory_start, rollout["obs"], rollout["first"])[0]
@@ -188,8 +204,10 @@ class OnPolicyLoop:
             raise ValueError(f"--log-every ({chunk_steps}) must be a multiple of num_envs * num_steps "
                              f"({agent.config.num_envs} x {agent.config.num_steps} = {per_iteration}), the env "
                              f"steps of one PPO iteration")
-        if static_data:
-            raise ConfigError("the on-policy loop takes no static data (--dataset); PPO learns from its rollouts")
+        if static_data and not agent.uses_static_data:
+            raise ConfigError("the on-policy loop takes no static data (--dataset) for this agent; PPO learns from "
+                              "its rollouts")
+        self.static = dict(static_data or {})  # on the device, passed to each chunk, never in the carry
         self.agent = agent
         self.env = agent.wrap_env(env)  # a clear error if the agent needs what a host env cannot give
         self.eval_env = agent.wrap_env(eval_env) if eval_env is not None else self.env
@@ -205,7 +223,7 @@ class OnPolicyLoop:
             self.collector = make_collector(agent, self.env)
             self._advance = jax.jit(self._jax_chunk, donate_argnums=0)
         else:
-            self.host = HostRollout(agent, self.env, seed)
+            self.host = HostRollout(agent, self.env, seed, self.static)
         if isinstance(self.eval_env, JaxEnv):
             self._evaluate_jax = jax.jit(self._jax_evaluate, static_argnums=(2, 3))
         else:
@@ -218,7 +236,7 @@ class OnPolicyLoop:
         return []
 
     def init_carry(self, key: jax.Array) -> OnPolicyCarry:
-        carry = init_carry(self.agent, self.collector if self.is_jax else None, self.env.spec, key)
+        carry = init_carry(self.agent, self.collector if self.is_jax else None, self.env.spec, key, self.static)
         if self.is_jax:
             carry = self._place(carry)
         return distributed.own_buffers(carry)  # both the JAX chunk and the host update donate it
@@ -233,7 +251,7 @@ class OnPolicyLoop:
 
     def advance(self, carry: OnPolicyCarry) -> tuple[OnPolicyCarry, dict]:
         if self.is_jax:
-            return self._advance(carry)
+            return self._advance(carry, self.static)
         return self.host.advance(carry, self.iterations)
 
     def _jax_evaluate(self, params, key, episodes: int, deterministic: bool):
@@ -258,9 +276,9 @@ class OnPolicyLoop:
         if not self.is_jax:
             self.host.close()
 
-    def _jax_chunk(self, carry: OnPolicyCarry):
+    def _jax_chunk(self, carry: OnPolicyCarry, static: dict):
         self.trace_count += 1
-        body = lambda c, x: iteration(self.agent, self.collector, c, x)
+        body = lambda c, x: iteration(self.agent, self.collector, c, x, static)
         carry, (metrics, episodes) = jax.lax.scan(body, carry, None, length=self.iterations)
         n = self.agent.config.num_envs
         collector = carry.collector
@@ -278,8 +296,9 @@ class HostRollout:
     The env is not part of the checkpoint: a resumed run starts fresh episodes (statistically the same run).
     """
 
-    def __init__(self, agent, env_factory, seed: int):
+    def __init__(self, agent, env_factory, seed: int, static: dict | None = None):
         self.agent = agent
+        self.static = dict(static or {})
         self.collector = HostCollector(env_factory, agent.config.num_envs, seed, acting_function(agent),
                                        agent.initial_memory)
         self.state: CollectorState | None = None
@@ -288,9 +307,9 @@ class HostRollout:
         self._features = jax.jit(lambda params, state: _last_features(agent, params, state))
         self._update = jax.jit(self._learn, donate_argnums=0)
 
-    def _learn(self, carry: OnPolicyCarry, rollout: dict, memory):
+    def _learn(self, carry: OnPolicyCarry, rollout: dict, memory, static: dict):
         key, update_key = jax.random.split(carry.key)
-        agent_state, metrics = self.agent.update(carry.agent, rollout, memory, update_key)
+        agent_state, metrics = _update(self.agent, carry.agent, rollout, memory, static, update_key)
         steps = carry.env_steps + steps_per_iteration(self.agent)
         next_memory = _next_memory(self.agent, agent_state, carry.collector.carry, rollout, memory)
         return carry.replace(agent=agent_state, key=key, env_steps=steps,
@@ -305,7 +324,7 @@ class HostRollout:
         all_metrics = []
         for _ in range(iterations):
             carry, rollout, memory, totals = self._collect(carry, totals)
-            carry, metrics = self._update(carry, rollout, memory)
+            carry, metrics = self._update(carry, rollout, memory, self.static)
             all_metrics.append(metrics)
         metrics = jax.tree.map(lambda *m: np.mean(np.stack(m)), *all_metrics) if all_metrics else {}
         return carry, {**metrics, **totals}
