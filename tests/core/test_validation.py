@@ -147,7 +147,7 @@ def test_a_bad_option_is_one_line_from_the_real_command(tmp_path):
 
 
 def test_the_agent_help_lists_every_agent():
-    words = set(re.findall(r"[a-z0-9_]+", field_docstring(RunConfig, "agent")))
+    words = set(re.findall(r"[a-z0-9_-]+", field_docstring(RunConfig, "agent")))
     assert set(AGENTS) <= words
 
 

@@ -82,7 +82,7 @@ def test_a_different_config_on_an_existing_run_dir_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "bad_args, message",
     [
-        (["--agent", "sax"], "unknown agent 'sax'; did you mean sac?"),
+        (["--agent", "sax"], "unknown agent 'sax'; did you mean sac, sac-mix?"),
         (["--env", "jax:Pendulm"], "did you mean Pendulum-v1"),
         (["--env", "nofamily"], "nofamily"),
         (["--env", "jax:CartPole-v1"], "SAC needs a continuous"),
