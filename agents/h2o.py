@@ -190,7 +190,8 @@ class H2O(SAC):
     def classifier_step(self, state: H2OState, batch: H2OBatch, key: jax.Array) -> tuple[H2OState, dict]:
         real_key, sim_key = jax.random.split(key)
         noise = self.config.classifier_noise
-        real, sim = jitter(_core(batch.real_fit), real_key, noise), jitter(_core(batch.sim_fit), sim_key, noise)
+        real = jitter(batch.real_fit.without_extras(), real_key, noise)
+        sim = jitter(batch.sim_fit.without_extras(), sim_key, noise)
         grads, info = jax.grad(self.classifiers.loss, has_aux=True)(state.classifiers, real, sim)
         updates, classifier_opt = self.classifier_tx.update(grads, state.classifier_opt)
         classifiers = optax.apply_updates(state.classifiers, updates)
@@ -235,9 +236,9 @@ class H2O(SAC):
     def update(self, state: H2OState, batch: H2OBatch, key: jax.Array) -> tuple[H2OState, dict]:
         classifier_key, gap_key, critic_key, actor_key = jax.random.split(key, 4)
         state, classifier_info = self.classifier_step(state, batch, classifier_key)
-        accuracy = self.classifiers.accuracy(state.classifiers, _core(batch.real_held_out),
-                                             _core(batch.sim_held_out))
-        real, sim = _core(batch.real), _core(batch.sim)
+        accuracy = self.classifiers.accuracy(state.classifiers, batch.real_held_out.without_extras(),
+                                             batch.sim_held_out.without_extras())
+        real, sim = batch.real.without_extras(), batch.sim.without_extras()
         weight, log_omega, weight_info = self.sim_weights(state, sim, gap_key)
         # Critic, actor and temperature gradients all at the current parameters: the critic's target uses the
         # pre-step actor, the actor's loss the pre-step critic.
@@ -251,11 +252,6 @@ class H2O(SAC):
         return state.replace(updates=state.updates + 1), info
 
 
-def _core(batch: Transition) -> Transition:
-    """The batch without its extras: real rows (a dataset's extras) and sim rows (the replay's) may differ."""
-    return batch.replace(extras={})
-
 
 def _concat(a: Transition, b: Transition) -> Transition:
-    return jax.tree.map(lambda x, y: jnp.concatenate([x, y], axis=0), _core(a), _core(b))
-
+    return jax.tree.map(lambda x, y: jnp.concatenate([x, y], axis=0), a.without_extras(), b.without_extras())

@@ -55,13 +55,9 @@ class MixedSAC(SAC):
 
         def mixed():
             a, b = jax.random.split(mixed_key)
-            halves = _core(replay.sample(offline, a, self.offline_rows)), _core(replay.sample(online, b,
-                                                                                              self.online_rows))
+            halves = (replay.sample(offline, a, self.offline_rows).without_extras(),
+                      replay.sample(online, b, self.online_rows).without_extras())
             return jax.tree.map(lambda x, y: jnp.concatenate([x, y]), *halves)
 
-        return jax.lax.cond(warm, mixed, lambda: _core(replay.sample(offline, offline_key, self.config.batch_size)))
-
-
-def _core(batch: Transition) -> Transition:
-    """Without extras: the dataset's and the online replay's may differ."""
-    return batch.replace(extras={})
+        all_offline = lambda: replay.sample(offline, offline_key, self.config.batch_size).without_extras()
+        return jax.lax.cond(warm, mixed, all_offline)

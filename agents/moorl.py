@@ -115,7 +115,8 @@ class MOORL(SAC):
         choice_key, batch_key = jax.random.split(key)
         offline = ~self.online_ready(buffers) | (jax.random.uniform(choice_key) < self.config.p_off)
         keys = jax.random.split(batch_key, self.inner_steps)
-        draw = lambda source: jax.vmap(lambda k: _core(replay.sample(source, k, self.config.batch_size)))(keys)
+        rows = lambda source, k: replay.sample(source, k, self.config.batch_size).without_extras()
+        draw = lambda source: jax.vmap(lambda k: rows(source, k))(keys)
         # A cond, not a select: the buffer not chosen is not read at all (an empty online replay in particular).
         transitions = jax.lax.cond(offline, lambda: draw(buffers.static[DATASET]), lambda: draw(buffers.online))
         return MetaBatch(transitions, offline)
@@ -176,8 +177,3 @@ def resolved(config: MOORLConfig) -> MOORLConfig:
     return dataclasses.replace(config,
                                updates_per_step=ratio if config.updates_per_step is None else config.updates_per_step,
                                train_every=period if config.train_every is None else config.train_every)
-
-
-def _core(batch: Transition) -> Transition:
-    """Without extras: the dataset's and the online replay's may differ, and both branches of the cond must match."""
-    return batch.replace(extras={})

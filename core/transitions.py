@@ -44,6 +44,11 @@ class Transition:
             return getattr(self, name)
         return self.extras[name]
 
+    def without_extras(self) -> Transition:
+        """The core fields only: rows from a dataset and from an online replay, whose extras may differ, can
+        then be concatenated or picked between by a `lax.cond`."""
+        return self.replace(extras={})
+
     @property
     def num_rows(self) -> int:
         return int(np.shape(self.reward)[0])
