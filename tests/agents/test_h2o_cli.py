@@ -29,6 +29,18 @@ def random_dataset(path, obs_dim: int, action_dim: int, rows: int, seed: int = 0
     return f"d4rl:{path}"
 
 
+def assert_resumes_exactly(args: list[str], tmp_path, stop_after: int, total: int) -> None:
+    """A run paused at `stop_after` and resumed ends as the uninterrupted run: same summary, same learner."""
+    whole = train.main([*args, "--run-dir", str(tmp_path / "whole")])
+    assert train.main([*args, "--run-dir", str(tmp_path / "parts"), "--stop-after", str(stop_after)]) == {}
+    parts = train.main([*args, "--run-dir", str(tmp_path / "parts")])
+    assert parts == whole
+    (step_a, state_a), (step_b, state_b) = _final_params(tmp_path / "whole"), _final_params(tmp_path / "parts")
+    assert step_a == step_b == total
+    for a, b in zip(jax.tree.leaves(state_a["agent"]), jax.tree.leaves(state_b["agent"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_h2o_on_a_shifted_halfcheetah_evaluates_on_the_real_env(tmp_path, capsys):
     dataset = random_dataset(tmp_path / "cheetah.hdf5", 17, 6, 1200)
     run_dir = tmp_path / "run"
@@ -54,14 +66,7 @@ def test_an_interrupted_h2o_run_resumes_exactly(tmp_path):
     args = ["--agent", "h2o", "--env", "jax:Pendulum-v1?g=14.0", "--eval-env", "jax:Pendulum-v1", "--dataset",
             dataset, "--total-steps", "400", "--log-every", "100", "--eval-every", "200", "--eval-episodes", "2",
             "--seed", "3", *TINY]
-    whole = train.main([*args, "--run-dir", str(tmp_path / "whole")])
-    assert train.main([*args, "--run-dir", str(tmp_path / "parts"), "--stop-after", "200"]) == {}
-    parts = train.main([*args, "--run-dir", str(tmp_path / "parts")])
-    assert parts == whole
-    (step_a, state_a), (step_b, state_b) = _final_params(tmp_path / "whole"), _final_params(tmp_path / "parts")
-    assert step_a == step_b == 400
-    for a, b in zip(jax.tree.leaves(state_a["agent"]), jax.tree.leaves(state_b["agent"]), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_resumes_exactly(args, tmp_path, stop_after=200, total=400)
 
 
 def test_h2o_without_its_real_dataset_is_refused(tmp_path):

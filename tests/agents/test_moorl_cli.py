@@ -4,14 +4,12 @@ its dataset is refused in one line."""
 
 import json
 
-import jax
 import numpy as np
 import pytest
 
 from core.config import ConfigError
 from scripts import train
-from tests.agents.test_h2o_cli import random_dataset
-from tests.scripts.test_train_cli import _final_params
+from tests.agents.test_h2o_cli import assert_resumes_exactly, random_dataset
 
 TINY = ["--hidden", "16", "16", "--batch-size", "16", "--no-progress"]
 
@@ -25,14 +23,7 @@ def test_an_interrupted_moorl_run_resumes_exactly(tmp_path):
     args = ["--agent", "moorl", "--env", "jax:Pendulum-v1", "--dataset", dataset, "--total-steps", "400",
             "--log-every", "100", "--eval-every", "200", "--eval-episodes", "2", "--seed", "3", "--inner-steps", "4",
             "--warmup-on", "100", "--gamma", "0.9", *TINY]  # gamma 0.9: returns known 44 steps before a cut
-    whole = train.main([*args, "--run-dir", str(tmp_path / "whole")])
-    assert train.main([*args, "--run-dir", str(tmp_path / "parts"), "--stop-after", "200"]) == {}
-    parts = train.main([*args, "--run-dir", str(tmp_path / "parts")])
-    assert parts == whole
-    (step_a, state_a), (step_b, state_b) = _final_params(tmp_path / "whole"), _final_params(tmp_path / "parts")
-    assert step_a == step_b == 400
-    for a, b in zip(jax.tree.leaves(state_a["agent"]), jax.tree.leaves(state_b["agent"]), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_resumes_exactly(args, tmp_path, stop_after=200, total=400)
     records = metrics(tmp_path / "whole")
     assert records[0]["offline_batch"] == 1.0, "no online batch before --warmup-on online rows"
     assert 0 <= records[-1]["offline_batch"] <= 1
