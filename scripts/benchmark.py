@@ -37,8 +37,8 @@ class BenchmarkArgs:
     that already holds a report is refused, since its runs would resume and their old timings pass as new."""
 
     suite: Annotated[str, tyro.conf.Positional] = "smoke"
-    """Suite name: smoke, ppo, mujoco, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed, h2o, h2o-speed
-    (scripts/benchmarks/)."""
+    """Suite name: smoke, ppo, mujoco, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed, h2o, h2o-speed,
+    hybrid, moorl-speed (scripts/benchmarks/)."""
     out_dir: str | None = None
     """Report directory, a new one per invocation; default reports/SUITE__TIME. One with a report is refused."""
     quick: bool = False
@@ -46,6 +46,9 @@ class BenchmarkArgs:
     mujoco: one seed)."""
     overwrite: bool = False
     """Delete the report already in --out-dir (report.md, results.json, its plot, runs/) and measure afresh."""
+    resume: bool = False
+    """Continue the report in --out-dir after an interruption: finished runs are read back as they are (their
+    timings are those of the invocation that trained them), unfinished ones resume from their last checkpoint."""
     against: str | None = None
     """Git revision to measure side by side with this tree (e.g. a commit): runs the suite in both, alternating,
     and reports ours, theirs and ours/theirs for every number."""
@@ -62,12 +65,17 @@ def main(argv: list[str] | None = None) -> Path:
     check_name(args.suite)
     if args.against is None and args.repeats != 2:
         raise BenchmarkArgsError("--repeats only applies with --against REV")
+    if args.resume and (args.overwrite or args.against is not None):
+        raise BenchmarkArgsError("--resume continues the report in --out-dir: it goes with neither --overwrite nor "
+                                 "--against")
+    if args.resume and args.out_dir is None:
+        raise BenchmarkArgsError("--resume needs the --out-dir of the report to continue")
     out_dir = Path(args.out_dir or f"reports/{args.suite}__{time.strftime('%Y%m%d-%H%M%S')}")
     if args.against is not None:
         from scripts.benchmarks.against import compare
 
         return compare(args.suite, args.against, out_dir, args.quick, args.repeats, args.overwrite)
-    prepare_out_dir(out_dir, args.overwrite)
+    prepare_out_dir(out_dir, args.overwrite, args.resume)
     suite = load_suite(args.suite)
     start = time.perf_counter()
     result = as_result(suite(out_dir, args.quick))

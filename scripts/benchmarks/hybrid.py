@@ -8,7 +8,8 @@
    - **moorl**: K = 5 inner steps, meta step 0.5, p_off 0.5, online buffer choosable after 2k transitions,
      reading B (update-to-data ratio 1);
    - **moorl-k1**: K = 1, meta step 1: SAC alternating between the buffers, without the meta step;
-   - **hnpg**: HNPG's MuJoCo mode (one policy and critic, offline data in the critic's fit and the NPG batch);
+   - **hnpg**: HNPG's MuJoCo mode (one policy and critic, offline data in the critic's fit and the NPG batch),
+     one iteration per evaluation interval (4 envs x 500 steps);
    - **h2o-unshifted**: H2O with the real env itself as its simulator;
    - **sac**: SAC from scratch, 2k uniform-random steps first;
    - **sac-mix**: SAC on half offline, half online minibatches (offline only until 2k online transitions);
@@ -90,7 +91,9 @@ def method_runs(dataset: str, budget: Budget) -> dict[str, Run]:
                                             "--p-off", "0.5"), **common),
         "moorl-k1": Run("moorl", ENV, options=(*data, *NETWORKS, *warmup, "--inner-steps", "1", "--meta-step",
                                                "1.0"), **common),
-        "hnpg": Run("hnpg", ENV, options=data, **common),
+        # 4 envs x 500 steps: an iteration of eval_every env steps, so HNPG is evaluated when the others are.
+        "hnpg": Run("hnpg", ENV, options=(*data, "--num-envs", "4", "--num-steps", str(budget.eval_every // 4)),
+                    **{**common, "log_every": budget.eval_every}),
         "h2o-unshifted": Run("h2o", ENV, options=(*data, *NETWORKS, "--classifier-hidden", "128", "128"), **common),
         "sac": Run("sac", ENV, options=(*NETWORKS, "--learning-starts", str(budget.warmup_on)), **common),
         "sac-mix": Run("sac-mix", ENV, options=(*data, *NETWORKS, *warmup), **common),
@@ -103,7 +106,7 @@ def method_runs(dataset: str, budget: Budget) -> dict[str, Run]:
 ACCOUNTING = {
     "moorl": "N env, N gradient (N/5 meta-iterations)",
     "moorl-k1": "N env, N gradient",
-    "hnpg": "N env; per iteration of 4k env steps 100 critic steps and one NPG step",
+    "hnpg": "N env; per iteration (one evaluation interval of env steps) 100 critic steps and one NPG step",
     "h2o-unshifted": "N env, N gradient",
     "sac": "N env, N - warm-up gradient",
     "sac-mix": "N env, N gradient",

@@ -140,11 +140,14 @@ def _draw_pooled(ax, curves: list[dict[int, float]], label: str, style: str) -> 
         ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
 
 
-def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+def prepare_out_dir(out_dir: Path, overwrite: bool, resume: bool = False) -> None:
     """A fresh report directory: a report already there would be resumed (training runs skip finished run dirs)
-    and its stale timings reported as this invocation's."""
+    and its stale timings reported as this invocation's, unless `resume` asks for exactly that."""
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"--out-dir {out_dir} is a file, not a directory")
+    if resume:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return
     earlier = [name for name in REPORT_ENTRIES if (out_dir / name).exists()]
     if earlier and not overwrite:
         raise ValueError(f"--out-dir {out_dir} already holds a report ({', '.join(earlier)}); choose a new "

@@ -184,7 +184,7 @@ def toy_suite():
 
     def suite(out_dir, quick):
         calls.append(out_dir)
-        (out_dir / "runs" / "fresh").mkdir(parents=True)
+        (out_dir / "runs" / "fresh").mkdir(parents=True, exist_ok=True)
         return [{"case": "a", "calls": len(calls)}]
 
     benchmark.register_suite("toy-outputs", suite)
@@ -211,6 +211,18 @@ def test_benchmark_never_reports_an_earlier_invocation_as_its_own(tmp_path, toy_
     benchmark.main(["toy-outputs", "--out-dir", str(out), "--overwrite"])
     assert [p.name for p in (out / "runs").iterdir()] == ["fresh"], "earlier runs are deleted, not resumed"
     assert json.loads((out / "results.json").read_text()) == [{"case": "a", "calls": 2}]
+
+
+def test_benchmark_resume_keeps_the_runs_of_an_interrupted_report(tmp_path, toy_suite):
+    out = tmp_path / "report"
+    (out / "runs" / "trained-earlier").mkdir(parents=True)
+    benchmark.main(["toy-outputs", "--out-dir", str(out), "--resume"])
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["fresh", "trained-earlier"]
+    assert json.loads((out / "results.json").read_text()) == [{"case": "a", "calls": 1}]
+    for bad in (["--overwrite"], ["--against", "HEAD"]):
+        assert "--resume" in one_line_error(benchmark.main, ["toy-outputs", "--out-dir", str(out), "--resume", *bad])
+    assert "--out-dir" in one_line_error(benchmark.main, ["toy-outputs", "--resume"])
+    assert len(toy_suite) == 1
 
 
 # --- tensorboard ---------------------------------------------------------------------------------------------
