@@ -13,7 +13,7 @@ def test_samples_to_success_needs_a_full_window_above_one_half():
 
 
 def test_rows_and_table_count_solved_seeds():
-    budget = hybrid_lock.QUICK
+    budget = hybrid_lock.QUICK[0]
     per_seed = {0: {"samples_to_success": 4000, "final_success_rate": 0.9},
                 1: {"samples_to_success": None, "final_success_rate": 0.1}}
     row = hybrid_lock.method_row("hnpg", per_seed, budget)
