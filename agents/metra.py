@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import colorsys
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
@@ -225,6 +226,11 @@ class METRA(SAC):
         self._random_coverage: dict = {}  # env -> the uniform random policy's coverage (it never changes)
 
     def init(self, key: jax.Array) -> METRAState:
+        """The learner state, built in one compiled call (eager flax inits compile every op on its own)."""
+        return self._init(key)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _init(self, key: jax.Array) -> METRAState:
         sac_key, phi_key = jax.random.split(key)
         sac = super().init(sac_key)
         phi = {"net": self.phi_net.init(phi_key, jnp.zeros((1, self.env_obs_dim))),
