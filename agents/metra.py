@@ -55,7 +55,6 @@ from core.validation import (
     Range,
     flag,
     non_negative_number,
-    number_in,
     one_of,
     optional,
     optional_widths,

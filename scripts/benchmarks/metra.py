@@ -76,8 +76,9 @@ def runs(budget: Budget) -> dict[str, Run]:
         "diayn": Run("metra", POINT, options=(*point_options(), "--method", "diayn"), label="diayn point", **point),
         # random actions throughout: the warm-up of uniform random actions never ends
         "random": Run("metra", POINT, options=point_options(total), label="random point", **point),
-        "metra-ant": Run("metra", ANT, options=ANT_OPTIONS, label="metra ant", total_steps=budget.ant_epochs * ant_epoch,
-                         seeds=(0,), log_every=ant_epoch, eval_every=None, eval_episodes=1),
+        "metra-ant": Run("metra", ANT, options=ANT_OPTIONS, label="metra ant",
+                         total_steps=budget.ant_epochs * ant_epoch, seeds=(0,), log_every=ant_epoch, eval_every=None,
+                         eval_episodes=1),
     }
 
 
