@@ -26,14 +26,16 @@ class MLP(nn.Module):
 
 
 class TanhGaussianActor(nn.Module):
-    """A Gaussian policy squashed by tanh into [-1, 1]^action_dim."""
+    """A Gaussian policy squashed by tanh into [-1, 1]^action_dim; `activation` of its hidden layers (ReLU, or
+    tanh as METRA's actor)."""
 
     hidden: Sequence[int]
     action_dim: int
+    activation: Callable = nn.relu
 
     @nn.compact
     def __call__(self, obs):
-        out = MLP(self.hidden, 2 * self.action_dim)(obs)
+        out = MLP(self.hidden, 2 * self.action_dim, self.activation)(obs)
         mean, log_std = jnp.split(out, 2, axis=-1)
         # A smooth squash of log_std into its range keeps gradients alive at the bounds.
         log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(log_std) + 1.0)

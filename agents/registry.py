@@ -25,6 +25,7 @@ class AgentEntry:
     agent_path: str  # "module:AgentClass", called as (config, env_spec) -> agent
     loop_path: str  # "module:LoopClass", called as (agent, env, chunk_steps, seed, ...) -> loop
     summary: str
+    env_preset_path: str | None = None  # "module:function", (env string) -> make options the agent presets
 
     @property
     def config_cls(self) -> type:
@@ -37,6 +38,11 @@ class AgentEntry:
     @property
     def loop_cls(self) -> type:
         return _load(self.loop_path)
+
+    def env_options(self, env_string: str) -> dict:
+        """Make options the agent sets for `env_string` (METRA keeps Ant's position in the observation); none by
+        default, and never one the string sets itself."""
+        return _load(self.env_preset_path)(env_string) if self.env_preset_path else {}
 
 
 OFF_POLICY = "core.loops.off_policy:OffPolicyLoop"
@@ -64,6 +70,10 @@ AGENTS: dict[str, AgentEntry] = {
     "hnpg": AgentEntry("hnpg", "agents.hnpg:HNPGConfig", "agents.hnpg:HNPG", ON_POLICY,
                        "HNPG, hybrid on-policy natural policy gradient: the critic also fits --dataset (per-step "
                        "policies on the combination lock); --no-hybrid is plain NPG"),
+    "metra": AgentEntry("metra", "agents.metra:METRAConfig", "agents.metra:METRA", OFF_POLICY,
+                        "METRA, unsupervised skill discovery (no env reward): SAC on [obs, skill] rewarded by a "
+                        "temporal-distance representation; --method diayn is the DIAYN baseline",
+                        env_preset_path="agents.metra:env_preset"),
 }
 
 

@@ -1,14 +1,16 @@
-"""Learning-curve plots from run directories' `metrics.jsonl`."""
+"""Learning-curve plots from run directories' `metrics.jsonl`, and trajectory pictures of evaluation rollouts."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 
 from core.logging import read_metrics  # noqa: E402
@@ -65,6 +67,35 @@ def plot_learning_curves(
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+    return out_path
+
+
+def plot_trajectories(coords, alive, colours, out_path: Path, title: str = "",
+                      dims: Sequence[int] = (0, 1)) -> Path:
+    """Rollouts `coords [T + 1, B, k]` (k = 1 or 2 coordinates, observation entries `dims`), one line per rollout
+    in its colour `colours [B, 3]` with a dot at its end; rows where `alive [T + 1, B]` is False are left out.
+    Two coordinates are drawn in their plane, one against the step."""
+    coords, alive = np.asarray(coords), np.asarray(alive, bool)
+    fig, ax = plt.subplots(figsize=(5.5, 5.0 if coords.shape[-1] >= 2 else 3.5))
+    for b in range(coords.shape[1]):
+        rows = coords[alive[:, b], b]
+        x, y = (rows[:, 0], rows[:, 1]) if coords.shape[-1] >= 2 else (np.arange(len(rows)), rows[:, 0])
+        ax.plot(x, y, color=colours[b], linewidth=1.0, alpha=0.9)
+        ax.plot(x[-1:], y[-1:], "o", color=colours[b], markersize=3)
+    if coords.shape[-1] >= 2:
+        ax.set_xlabel(f"obs[{dims[0]}]")
+        ax.set_ylabel(f"obs[{dims[1]}]")
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"obs[{dims[0]}]")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ Off-policy config fields the loop reads: `batch_size`, `buffer_size`, `learning_
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import jax
@@ -102,6 +103,18 @@ class OffPolicyAgent(Protocol):
         `eval_<name>` (MOORL: its Q-values next to Monte-Carlo returns). Host-side, not jitted by the loop.
         Default: none."""
         return {}
+
+    def evaluation_rollouts(self, state: Any, env: Any, key: jax.Array, seed: int) -> tuple[dict[str, float], Any]:
+        """Metrics the agent measures with rollouts of its own in the evaluation env `env` (a skill agent's state
+        coverage and zero-shot goal reaching), beside the returns of the loop's evaluation episodes, and what
+        `draw_evaluation` draws of them (None: nothing). At every evaluation, host-side; the metrics are logged as
+        `eval_<name>` and written to eval.json. `seed` seeds a host env's episodes. Default: none."""
+        return {}, None
+
+    def draw_evaluation(self, drawing: Any, path: Path) -> Path | None:
+        """Write a picture of an evaluation's rollouts (`drawing` from `evaluation_rollouts`) to `path`, a PNG;
+        returns it, or None when there is nothing to draw. Default: nothing."""
+        return None
 
 
 class OnPolicyAgent(Protocol):

@@ -28,6 +28,7 @@ from core.plotting import plot_learning_curves
 # Exit status of a run that paused (Ctrl-C, SIGTERM, --stop-after) with a checkpoint, to be resumed: not 0, so
 # `train && evaluate` does not evaluate a half-trained agent; 75 is EX_TEMPFAIL ("try again later").
 PAUSED_EXIT_STATUS = 75
+EVALUATION_PICTURE = "evaluation.png"  # an agent's picture of its final evaluation rollouts (METRA's skills)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def _drive(run: RunConfig, loop, run_dir: Path, carry, start: int, checkpointer:
     final = result.last_eval if result.last_eval is not None else evaluate(result.carry)
     summary = {**final, "step": result.step}
     write_json_atomically(run_dir / "eval.json", summary)
+    loop.draw_evaluation(run_dir / EVALUATION_PICTURE)
     plot_learning_curves({run.agent: [run_dir]}, run_dir / "learning_curve.png")
     return RunOutcome(summary, result.step)
 

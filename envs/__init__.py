@@ -16,7 +16,7 @@ Importing the package also registers our JAX ports with gymnasium as `hsrl/<Id>`
 from envs import families as _families
 from envs import shift as _shift  # noqa: F401
 from envs.brax_adapter import BraxEnv
-from envs.classic import CartPole, CombinationLock, Pendulum
+from envs.classic import CartPole, CombinationLock, Pendulum, PointPlane
 from envs.gymnasium_host import GymnasiumEnv, HostVectorEnv
 from envs.gymnasium_register import JaxToGymnasium, register_ports
 from envs.pomdp import register_gymnasium_ids
@@ -45,6 +45,7 @@ __all__ = [
     "JaxToGymnasium",
     "MultiDiscrete",
     "Pendulum",
+    "PointPlane",
     "PreviousActionObservation",
     "Space",
     "TimeStep",

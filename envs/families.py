@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium
 
 from envs.brax_adapter import BraxEnv
-from envs.classic import CartPole, CombinationLock, Pendulum
+from envs.classic import CartPole, CombinationLock, Pendulum, PointPlane
 from envs.gymnasium_host import GymnasiumEnv, resolve_spec
 from envs.pomdp import family as _pomdp_family  # noqa: F401  (registers the pomdp: family)
 from envs.protocol import JaxEnv
@@ -18,6 +18,7 @@ JAX_ENVS: dict[str, type[JaxEnv]] = {
     "CartPole-v1": CartPole,
     "CombinationLock-v0": CombinationLock,
     "Pendulum-v1": Pendulum,
+    "PointPlane-v0": PointPlane,
 }
 
 _VERSION = re.compile(r"-v\d+$")

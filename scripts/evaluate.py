@@ -2,8 +2,9 @@
 
 Rebuilds the agent from `DIR/config.json`, restores the last checkpoint, runs N episodes with the deterministic
 policy, prints the result and adds it to the run's evaluation history,
-`DIR/evaluations/eval__step{STEP}__{N}ep__seed{SEED}__{TIME}.json`. The training's own final evaluation,
-`DIR/eval.json`, is never changed.
+`DIR/evaluations/eval__step{STEP}__{N}ep__seed{SEED}__{TIME}.json`, with the agent's own metrics (METRA: coverage,
+random_coverage, goal_success) and, for an agent that draws its evaluation rollouts (METRA's skills), a picture
+beside it with the same name and `.png`. The training's own final evaluation, `DIR/eval.json`, is never changed.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def main(argv: list[str] | None = None) -> dict:
     path = save_evaluation(run_dir, summary)
     print(f"mean_return {summary['mean_return']:.3f}  std_return {summary['std_return']:.3f}  "
           f"episodes {summary['episodes']}  (checkpoint at step {step}): {path}")
+    extra = {k: v for k, v in summary.items() if k not in ("mean_return", "std_return", "episodes", "step", "seed")}
+    if extra:
+        print("  ".join(f"{name} {value:.4g}" for name, value in extra.items() if isinstance(value, int | float)))
+    picture = loop.draw_evaluation(path.with_suffix(".png"))
+    if picture is not None:
+        print(f"picture of the evaluation rollouts: {picture}")
     return summary
 
 

@@ -35,8 +35,8 @@ def build(run, entry, agent_config, seed: int | None = None) -> RunSetup:
     import envs
     from core.config import ConfigError
 
-    env = envs.make(run.env)
-    eval_env = envs.make(run.eval_env) if run.eval_env else None
+    env = envs.make(run.env, **entry.env_options(run.env))
+    eval_env = envs.make(run.eval_env, **entry.env_options(run.eval_env)) if run.eval_env else None
     agent = entry.build(agent_config, env.spec)
     if eval_env is not None and eval_env.spec.action_space != env.spec.action_space:
         raise ConfigError(f"--eval-env {run.eval_env} has another action space than --env {run.env}")

@@ -14,7 +14,10 @@ One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC
 - **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env;
 - **data-derived state**: `agent.init_with_data(key, static)` and `agent.replay_capacity(static)`, for an agent
   whose learner constants or online buffer size depend on its dataset;
-- **diagnostics**: `agent.diagnostics(state, buffers, key)` at every evaluation, logged as `eval_<name>`.
+- **diagnostics**: `agent.diagnostics(state, buffers, key)` at every evaluation, logged as `eval_<name>`;
+- **evaluation rollouts**: `agent.evaluation_rollouts(state, eval_env, key, seed)`, metrics from rollouts of the
+  agent's own (a skill agent's coverage and goal reaching) that join the evaluation's metrics and eval.json, and
+  a picture of them that `draw_evaluation(path)` writes (the run's `evaluation.png`).
 
 The run's step counts pretrain updates, then env steps. On JAX envs a chunk (act, vmapped env step, replay
 add, updates) is one `lax.scan` under one `jit`; on host envs each iteration dispatches its updates, steps the
@@ -24,6 +27,7 @@ learner donated so the replay is updated in place.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -103,7 +107,8 @@ class OffPolicyLoop:
         if self.pretrain_total != 0 and chunk_steps % agent.update_steps():
             raise ConfigError(f"--log-every {chunk_steps} must be a multiple of the agent's {agent.update_steps()} "
                               f"gradient steps per update call, since a pretrain chunk is whole calls")
-        self.diagnostics: dict = {}  # the agent's diagnostics at the last evaluation
+        self.diagnostics: dict = {}  # the agent's diagnostics and rollout metrics at the last evaluation
+        self.drawing = None  # what the agent draws of its last evaluation rollouts (evaluation_rollouts)
         self.trace_count = 0  # times the online JAX chunk was traced (compiled); stays 1 over a run
         self.phase = "online" if self.pretrain_total == 0 else "pretrain"  # None: offline, all pretrain
         act = lambda params, carry, obs, first, key: _behaviour(agent, params, carry, obs, first, key)
@@ -230,7 +235,10 @@ class OffPolicyLoop:
         """Returns of `episodes` episodes of the evaluation env; the agent's diagnostics are computed alongside."""
         diagnostics = self.agent.diagnostics(carry.agent, Buffers(carry.replay, self.static),
                                              jax.random.fold_in(carry.key, 2))
-        self.diagnostics = {name: float(value) for name, value in diagnostics.items()}
+        rollout_metrics, self.drawing = self.agent.evaluation_rollouts(carry.agent, self.eval_env,
+                                                                       jax.random.fold_in(carry.key, 3),
+                                                                       self.seed + 20_000)
+        self.diagnostics = {name: float(value) for name, value in {**diagnostics, **rollout_metrics}.items()}
         if isinstance(self.eval_env, JaxEnv):
             return np.asarray(self._evaluate_jax(carry, episodes, self.deterministic_eval))
         policy = lambda memory, obs, first, key: self._greedy(self.deterministic_eval, carry.agent, memory, obs,
@@ -241,6 +249,10 @@ class OffPolicyLoop:
 
     def evaluation_metrics(self, returns: np.ndarray) -> dict:
         return {**self.agent.evaluation_metrics(returns), **self.diagnostics}
+
+    def draw_evaluation(self, path) -> Path | None:
+        """The agent's picture of the last evaluation's rollouts at `path` (a PNG), or None if it draws none."""
+        return self.agent.draw_evaluation(self.drawing, Path(path)) if self.drawing is not None else None
 
     def close(self) -> None:
         if not self.is_jax:

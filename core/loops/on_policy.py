@@ -272,6 +272,10 @@ class OnPolicyLoop:
     def evaluation_metrics(self, returns: np.ndarray) -> dict:
         return self.agent.evaluation_metrics(returns)
 
+    def draw_evaluation(self, path) -> None:
+        """On-policy agents draw no picture of their evaluations."""
+        return None
+
     def close(self) -> None:
         if not self.is_jax:
             self.host.close()

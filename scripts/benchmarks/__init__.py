@@ -32,6 +32,8 @@ SUITES: dict[str, Any] = {
     "h2o-speed": "scripts.benchmarks.h2o_speed",
     "moorl-speed": "scripts.benchmarks.moorl_speed",
     "hybrid": "scripts.benchmarks.hybrid",
+    "metra": "scripts.benchmarks.metra",
+    "metra-speed": "scripts.benchmarks.metra_speed",
 }
 
 SUITES_VARIABLE = "HSRL_BENCHMARK_SUITES"
