@@ -67,12 +67,7 @@ def plot_learning_curves(
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return _save(fig, out_path)
 
 
 def plot_trajectories(coords, alive, colours, out_path: Path, title: str = "",
@@ -96,6 +91,11 @@ def plot_trajectories(coords, alive, colours, out_path: Path, title: str = "",
         ax.set_ylabel(f"obs[{dims[0]}]")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
+    return _save(fig, out_path)
+
+
+def _save(fig, out_path) -> Path:
+    """Write `fig` as a PNG at `out_path` (its folder made if missing), close it, and return the path."""
     fig.tight_layout()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
