@@ -6,15 +6,16 @@ For each seed s: the lock `jax:CombinationLock-v0?horizon=H&lock_seed=s` (H = 20
 cap of 300 iterations), a dataset of 10,000
 epsilon-greedy episodes (epsilon = 1/H) from scripts/collect.py --lock-episodes, then both methods trained
 through scripts/train.py (so every run is logged and resumes where it stopped), 1,000 online samples per
-iteration (50 envs x one episode of H steps), evaluated after every iteration on 30 stochastic episodes, which
+iteration (1,000 / H envs x one episode of H steps), evaluated after every iteration on 30 stochastic episodes, which
 are not counted as samples. The measure: online samples until the moving average of the evaluation success rate
 over the last 50 iterations first exceeds 0.5 (None: never within the cap), and the final success rate.
 
-The cap is the paper's 500 iterations (500k online samples). Measured on this 2-core machine at a load of ~1.5:
+The H = 20 cap is 500 iterations (500k online samples; the authors' code runs 1,500). Measured on this 2-core machine at a load of ~1.5:
 after a first iteration that compiles (~35 s with offline data, ~12 s without), an iteration with its evaluation
 takes 0.16 s with offline data and 0.06 s without, so the six full runs take ~8 min plus ~15 s of data
 collection per seed (several times that while other jobs load the machine: 0.6 s / 0.35 s per iteration were
-measured at a load of ~10). Quick mode: H = 5, 1,000 episodes, 30 iterations, a moving average over 5,
+measured at a load of ~10; the committed report's six H = 20 runs took 26.5 min and its six H = 10 runs 26 min
+at a load of 6-9). Quick mode: H = 5, 1,000 episodes, 30 iterations, a moving average over 5,
 seed 0.
 """
 
