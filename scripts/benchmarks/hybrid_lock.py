@@ -10,7 +10,8 @@ iteration (1,000 / H envs x one episode of H steps), evaluated after every itera
 are not counted as samples. The measure: online samples until the moving average of the evaluation success rate
 over the last 50 iterations first exceeds 0.5 (None: never within the cap), and the final success rate.
 
-The H = 20 cap is 500 iterations (500k online samples; the authors' code runs 1,500). Measured on this 2-core machine at a load of ~1.5:
+The H = 20 cap is 500 iterations (500k online samples; the authors' code runs 1,500). Measured on this
+2-core machine at a load of ~1.5:
 after a first iteration that compiles (~35 s with offline data, ~12 s without), an iteration with its evaluation
 takes 0.16 s with offline data and 0.06 s without, so the six full runs take ~8 min plus ~15 s of data
 collection per seed (several times that while other jobs load the machine: 0.6 s / 0.35 s per iteration were
