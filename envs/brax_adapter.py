@@ -4,6 +4,10 @@ Only the raw brax env is wrapped, never brax's training wrappers: their EpisodeW
 `done` (losing the terminated/truncated split) and their AutoResetWrapper restores the *cached first* state.
 Our base class adds the time limit and a freshly drawn reset instead; brax's own `done` is a true termination.
 
+A physics blow-up (a step whose observation or reward is not finite: brax's solvers can diverge, e.g. an ant flung
+into the air when unhealthy states do not terminate) ends the episode as a termination at the last finite state,
+with reward 0, as MuJoCo Playground's envs end on NaN, so no NaN reaches a replay buffer or a learner.
+
 `system_edit(sys) -> sys` replaces the env's Brax `System` after construction, for dynamics-shifted variants:
 `lambda sys: sys.tree_replace({"opt.gravity": jnp.array([0.0, 0.0, -5.0])})`, or `sys.replace(...)`. It runs
 once, when the env is built; what the env's constructor derived from the system before (its frame count, for
@@ -19,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.protocol import JaxEnv
+from envs.protocol import JaxEnv, tree_where
 from envs.spaces import Box
 
 DEFAULT_EPISODE_LENGTH = 1000
@@ -58,13 +62,20 @@ class BraxEnv(JaxEnv):
     def transition(self, state, action: jax.Array, key: jax.Array):
         del key  # brax dynamics are deterministic
         next_state = self.brax_env.step(state, action)
-        return next_state, next_state.reward, next_state.done > 0.5
+        blown_up = physics_blowup(next_state)
+        next_state = tree_where(blown_up, state.replace(reward=jnp.zeros_like(state.reward)), next_state)
+        return next_state, next_state.reward, jnp.logical_or(next_state.done > 0.5, blown_up)
 
     def observe(self, state, key: jax.Array) -> jax.Array:
         return jnp.asarray(state.obs, jnp.float32)
 
     def __repr__(self) -> str:
         return f"BraxEnv({self.brax_name!r}, episode_length={self.max_episode_steps})"
+
+
+def physics_blowup(state) -> jax.Array:
+    """Whether a brax state's observation or reward holds a NaN or an infinity."""
+    return jnp.logical_not(jnp.all(jnp.isfinite(state.obs)) & jnp.isfinite(state.reward))
 
 
 def apply_system_edit(brax_env, system_edit: SystemEdit, name: str) -> None:

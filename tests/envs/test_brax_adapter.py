@@ -68,3 +68,28 @@ def test_system_edit_replaces_the_system_the_env_steps():
         BraxEnv("inverted_pendulum", backend="spring", system_edit=lambda sys: None)
     with pytest.raises(SystemEditError, match="has none"):
         BraxEnv("fast", system_edit=lambda sys: sys)
+
+
+def test_a_physics_blowup_ends_the_episode_at_the_last_finite_state():
+    from brax import envs as brax_envs
+    from brax.envs.fast import Fast
+
+    class BlowsUp(Fast):
+        """brax's `fast`, whose observation turns NaN once the cart is faster than 0.05 (the third step at full push)."""
+
+        def step(self, state, action):
+            state = super().step(state, action)
+            return state.replace(obs=jnp.where(state.obs[1] > 0.05, jnp.nan, state.obs))
+
+    brax_envs.register_environment("blows_up", BlowsUp)
+    env = BraxEnv("blows_up", episode_length=50)
+    _, ts = rollout(env, jnp.ones(1), steps=8, batch=2)
+    terminated = np.asarray(ts.terminated[:, 0])
+    assert np.isfinite(np.asarray(ts.obs)).all() and np.isfinite(np.asarray(ts.info["final_obs"])).all()
+    assert np.isfinite(np.asarray(ts.reward)).all()
+    end = int(np.argmax(terminated))
+    assert terminated.any() and not np.asarray(ts.truncated).any()
+    assert float(ts.reward[end, 0]) == 0.0  # the blown-up step pays nothing
+    # the episode ends at the last finite state, where the step before it left the cart
+    np.testing.assert_allclose(ts.info["final_obs"][end], ts.obs[end - 1])
+    assert int(ts.info["episode_length"][end + 1, 0]) == 1  # and a fresh one starts
