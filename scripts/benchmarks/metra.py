@@ -14,11 +14,12 @@ actions, on the point mass `jax:PointPlane-v0`, plus METRA against random action
    Pass: in every seed METRA's policy coverage beats DIAYN's and random's, and its goal success is at least 0.5
    and above DIAYN's.
 2. `brax:ant` (the preset keeps x, y in the observation, 200-step episodes, no termination): METRA, 128-128
-   networks, 25 gradient steps per epoch, one seed, a budget that runs in minutes on this CPU; its policy
-   coverage against the uniform random policy's.
+   networks, 50 gradient steps per epoch (the paper's G), updates from 9,600 transitions, 300 epochs (480k env
+   steps, 15k gradient steps: minutes per seed on this CPU, since the rollout is jitted), seeds 0, 1, 2,
+   evaluated every 80k env steps; its policy coverage against the uniform random policy's, over training.
 
-`--quick`: the point mass at 40 epochs with one seed, the ant at 8 epochs. The skill pictures of seed 0 are
-copied next to the report (`skills_<run>.png`).
+`--quick`: the point mass at 40 epochs with one seed, the ant at 8 epochs with one seed. The skill pictures of
+seed 0 are copied next to the report (`skills_<run>.png`).
 
     python scripts/benchmark.py metra [--out-dir DIR] [--quick] [--overwrite]
 """
@@ -26,6 +27,7 @@ copied next to the report (`skills_<run>.png`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import statistics
 import sys
@@ -49,10 +51,13 @@ class Budget:
     point_eval_epochs: int
     seeds: tuple[int, ...]
     ant_epochs: int
+    ant_eval_epochs: int
+    ant_learning_starts: int
 
 
-FULL = Budget(600, 100, (0, 1, 2), 40)
-QUICK = Budget(40, 20, (0,), 8)
+FULL = Budget(600, 100, (0, 1, 2), 300, 50, 9600)
+QUICK = Budget(40, 20, (0,), 8, 8, 3200)
+ANT_UPDATES = 50  # gradient steps per ant epoch
 ADAM = ("--actor-lr", "3e-4", "--critic-lr", "3e-4", "--alpha-lr", "3e-4", "--phi-lr", "3e-4", "--dual-lr", "3e-4")
 
 
@@ -61,7 +66,11 @@ def point_options(learning_starts: int = 2000) -> tuple[str, ...]:
             "--buffer-size", "300000")
 
 
-ANT_OPTIONS = ("--hidden", "128", "128", *ADAM, "--learning-starts", "3200", "--epoch-updates", "25", "--goals", "10")
+def ant_options(learning_starts: int) -> tuple[str, ...]:
+    return ("--hidden", "128", "128", *ADAM, "--learning-starts", str(learning_starts), "--epoch-updates",
+            str(ANT_UPDATES), "--goals", "10")
+
+
 METRICS = ("coverage", "random_coverage", "total_coverage", "goal_success", "goal_distance")
 
 
@@ -76,9 +85,10 @@ def runs(budget: Budget) -> dict[str, Run]:
         "diayn": Run("metra", POINT, options=(*point_options(), "--method", "diayn"), label="diayn point", **point),
         # random actions throughout: the warm-up of uniform random actions never ends
         "random": Run("metra", POINT, options=point_options(total), label="random point", **point),
-        "metra-ant": Run("metra", ANT, options=ANT_OPTIONS, label="metra ant",
-                         total_steps=budget.ant_epochs * ant_epoch, seeds=(0,), log_every=ant_epoch, eval_every=None,
-                         eval_episodes=1),
+        "metra-ant": Run("metra", ANT, options=ant_options(budget.ant_learning_starts), label="metra ant",
+                         total_steps=budget.ant_epochs * ant_epoch, seeds=budget.seeds,
+                         log_every=ant_epoch * math.gcd(5, budget.ant_epochs, budget.ant_eval_epochs),
+                         eval_every=budget.ant_eval_epochs * ant_epoch, eval_episodes=1),
     }
 
 
@@ -115,7 +125,8 @@ def point_verdict(per_method: dict[str, list[dict]]) -> tuple[bool, str]:
 
 
 def plot_coverage(run_dirs: dict[str, list[Path]], path: Path) -> None:
-    """Point mass: policy coverage and total coverage against env steps, mean and min-max over seeds."""
+    """Coverage against env steps, mean and min-max over seeds: the point mass's policy and total coverage
+    (METRA, DIAYN, random), and the ant's (METRA's policy and total coverage, the uniform random policy's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,16 +134,26 @@ def plot_coverage(run_dirs: dict[str, list[Path]], path: Path) -> None:
 
     from core.plotting import curve, pool
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    def draw(ax, dirs, metric, label):
+        steps, mean, low, high = pool([curve(d, metric) for d in dirs])
+        (line,) = ax.plot(steps, mean, marker="o", markersize=3, label=label)
+        ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for ax, metric, title in zip(axes, ("eval_coverage", "eval_total_coverage"), ("policy coverage (48 skill "
                                                                                   "rollouts)", "total coverage")):
         for method in ("metra", "diayn", "random"):
-            name = "eval_random_coverage" if method == "random" and metric == "eval_coverage" else metric
-            dirs = run_dirs["metra" if name == "eval_random_coverage" else method]
-            steps, mean, low, high = pool([curve(d, name) for d in dirs])
-            (line,) = ax.plot(steps, mean, marker="o", markersize=3, label=method)
-            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
+            if method == "random" and metric == "eval_coverage":
+                draw(ax, run_dirs["metra"], "eval_random_coverage", method)
+            else:
+                draw(ax, run_dirs[method], metric, method)
         ax.set_title(f"{POINT}: {title}", fontsize=9)
+    ant = run_dirs["metra-ant"]
+    for metric, label in (("eval_coverage", "metra policy"), ("eval_total_coverage", "metra total"),
+                          ("eval_random_coverage", "random policy")):
+        draw(axes[2], ant, metric, label)
+    axes[2].set_title(f"{ANT}: coverage", fontsize=9)
+    for ax in axes:
         ax.set_xlabel("env steps")
         ax.set_ylabel("1x1 cells")
         ax.grid(alpha=0.3)
@@ -142,7 +163,13 @@ def plot_coverage(run_dirs: dict[str, list[Path]], path: Path) -> None:
     plt.close(fig)
 
 
-def markdown(rows: list[dict], verdict: str, ant: dict, budget: Budget, pictures: list[str]) -> str:
+def spread(values: list[float], digits: int = 0) -> str:
+    """`mean +- std (v1, v2, ...)` of per-seed values."""
+    per_seed = ", ".join(f"{v:.{digits}f}" for v in values)
+    return f"{statistics.mean(values):.{digits}f} +- {statistics.pstdev(values):.{digits}f} ({per_seed})"
+
+
+def markdown(rows: list[dict], verdict: str, ant: list[dict], budget: Budget, pictures: list[str]) -> str:
     epochs = budget.point_epochs
     lines = [f"Point mass `{POINT}`: {epochs} epochs of {ENVS} episodes x {EPISODE[POINT]} steps "
              f"({epochs * ENVS * EPISODE[POINT]:,} env steps) and 50 gradient steps each, 128-128 networks, Adam "
@@ -161,12 +188,18 @@ def markdown(rows: list[dict], verdict: str, ant: dict, budget: Budget, pictures
                      f"{per_seed} |")
     lines += ["", verdict, "", "![coverage over training](coverage.png)", ""]
     lines += [f"![{p}]({p})" for p in pictures]
+    column = lambda name: [a[name] for a in ant]  # noqa: E731
+    seeds = ", ".join(map(str, budget.seeds))
     lines += ["", f"`{ANT}` (x, y kept in the observation, 200-step episodes, no termination): METRA, "
               f"{budget.ant_epochs} epochs of {ENVS} episodes ({budget.ant_epochs * ENVS * EPISODE[ANT]:,} env "
-              f"steps), 25 gradient steps each, 128-128 networks, seed 0: policy coverage "
-              f"{ant['coverage']:.0f} cells against the uniform random policy's {ant['random_coverage']:.0f}; "
-              f"total coverage {ant['total_coverage']:.0f}; goal success {ant['goal_success']:.2f} (10 goals in "
-              f"[-50, 50]^2, radius 3)."]
+              f"steps), {ANT_UPDATES} gradient steps each, updates from {budget.ant_learning_starts:,} transitions, "
+              f"128-128 networks, seeds {seeds}:", "",
+              "| | METRA | uniform random policy |", "|---|---|---|",
+              f"| policy coverage (48 rollouts) | {spread(column('coverage'))} | "
+              f"{spread(column('random_coverage'))} |",
+              f"| total coverage (training) | {spread(column('total_coverage'))} | - |",
+              f"| goal success (10 goals in [-50, 50]^2, radius 3) | {spread(column('goal_success'), 2)} | - |",
+              f"| final goal distance | {spread(column('goal_distance'), 1)} | - |"]
     return "\n".join(lines) + "\n"
 
 
@@ -186,8 +219,9 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
         if source.is_file():
             pictures.append(f"skills_{method}.png")
             shutil.copyfile(source, out_dir / pictures[-1])
-    ant = final_metrics(dirs["metra-ant"][0])
-    result_rows = [*table, {"method": "metra-ant", **ant}, {"method": "verdict", "point_pass": passed}]
+    ant = [final_metrics(d) for d in dirs["metra-ant"]]
+    ant_rows = [{"method": "metra-ant", "seed": seed, **metrics} for seed, metrics in zip(budget.seeds, ant)]
+    result_rows = [*table, *ant_rows, {"method": "verdict", "point_pass": passed}]
     return SuiteResult(result_rows, markdown(table, verdict, ant, budget, pictures), run_dirs=run_dirs)
 
 

@@ -45,6 +45,11 @@ def speed_rows(configs: dict, env_name: str, iterations: int, rounds: int = 3) -
                      "steps_per_second": round(steps[label] / run_seconds),
                      "compile_seconds": round(compiled[label][2], 1), "run_seconds": round(run_seconds, 2)})
         print(rows[-1], flush=True)
+    return with_ratios_to_gru(rows)
+
+
+def with_ratios_to_gru(rows: list[dict]) -> list[dict]:
+    """Each row's `speed_vs_gru` and `compile_vs_gru`: against the GRU row trained with the same PPO update."""
     for row in rows:
         gru = next(g for g in rows if g["config"].startswith("gru") and g["epochs_x_minibatches"]
                    == row["epochs_x_minibatches"])

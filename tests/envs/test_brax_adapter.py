@@ -75,7 +75,7 @@ def test_a_physics_blowup_ends_the_episode_at_the_last_finite_state():
     from brax.envs.fast import Fast
 
     class BlowsUp(Fast):
-        """brax's `fast`, whose observation turns NaN once the cart is faster than 0.05 (the third step at full push)."""
+        """brax's `fast`, whose observation turns NaN once the cart passes speed 0.05 (the third step at full push)."""
 
         def step(self, state, action):
             state = super().step(state, action)
