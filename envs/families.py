@@ -1,4 +1,5 @@
-"""The built-in env families: `jax:` (our ports), `gym:` (any gymnasium id), `brax:` and `pomdp:` (envs.pomdp)."""
+"""The built-in env families: `jax:` (our ports), `gym:` (any gymnasium id), `brax:`, `pomdp:` (envs.pomdp) and
+`hybrid:` (envs.hybrid)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import gymnasium
 from envs.brax_adapter import BraxEnv
 from envs.classic import CartPole, CombinationLock, Pendulum, PointPlane
 from envs.gymnasium_host import GymnasiumEnv, resolve_spec
+from envs.hybrid import family as _hybrid_family  # noqa: F401  (registers the hybrid: family)
 from envs.pomdp import family as _pomdp_family  # noqa: F401  (registers the pomdp: family)
 from envs.protocol import JaxEnv
 from envs.registry import EnvDependencyError, EnvNotFoundError, not_found, register_family

@@ -9,6 +9,8 @@
     shift:HalfCheetah-v5?gravity=2.0&action_noise=0.1
                              a dynamics-shifted gym: MuJoCo or brax: env (`shift:brax:ant?gravity=2`): gravity,
                              friction and mass multipliers, action noise; see envs/shift.py
+    hybrid:bouncing_ball_paddle  hybrid systems (envs/hybrid); hybrid:reno_tcp and the other data generators
+                             are refused with a line saying how to get their trajectories
 
 Python values that a string cannot hold go to `make` as keywords, merged with the string's options:
 `envs.make("gym:Hopper-v5", model_edit=fn)` (a MuJoCo model edit, see envs/gymnasium_host.py),
