@@ -174,6 +174,7 @@ class HRSSM:
              key: jax.Array) -> tuple[jax.Array, tuple[dict, Latent]]:
         """(scalar loss, (metrics, raw posteriors `[T, B]`, the imagination starts)); `ema` gets no gradient."""
         c = self.config
+        ema = jax.lax.stop_gradient(ema)  # xi follows theta by the EMA alone, never by gradient
         mask_key, online_key, raw_key = jax.random.split(key, 3)
         length, batch_size = batch.first.shape
         posts, priors = self.observe(params, batch, online_key, self.mask(mask_key, length, batch_size))
