@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Annotated
 
-from core.validation import integer_at_least, non_negative, positive, positive_number, unit_interval
+from core.validation import integer_at_least, non_negative_number, positive, positive_number, unit_interval
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ class WorldModelConfig:
     """Hidden layers of the reward and continue heads."""
     unimix: Annotated[float, unit_interval] = 0.01
     """Share of the uniform distribution mixed into every categorical."""
-    kl_dyn: Annotated[float, non_negative] = 0.5
+    kl_dyn: Annotated[float, non_negative_number] = 0.5
     """Weight of the dynamics KL (trains the prior towards the posterior)."""
-    kl_rep: Annotated[float, non_negative] = 0.1
+    kl_rep: Annotated[float, non_negative_number] = 0.1
     """Weight of the representation KL (trains the posterior towards the prior)."""
-    free_nats: Annotated[float, non_negative] = 1.0
+    free_nats: Annotated[float, non_negative_number] = 1.0
     """Each KL term is clipped from below at this many nats, per step, before averaging."""
     lr: Annotated[float, positive_number] = 1e-4
     """Adam learning rate."""

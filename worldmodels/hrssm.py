@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import optax
 
 from core.sequences import DreamerSequence
-from core.validation import flag, non_negative, number_in, positive, positive_number, unit_interval
+from core.validation import flag, non_negative_number, number_in, positive, positive_number, unit_interval
 from worldmodels import training
 from worldmodels.config import WorldModelConfig
 from worldmodels.distributions import unit_norm
@@ -61,9 +61,9 @@ class HRSSMConfig(WorldModelConfig):
     """Draw each sequence's masks independently; --no-mask-per-sequence shares one mask across the batch."""
     proj_dim: Annotated[int, positive] = 32
     """Output width of the latent-reconstruction projection W."""
-    lr_weight: Annotated[float, non_negative] = 1.0
+    lr_weight: Annotated[float, non_negative_number] = 1.0
     """Weight of the latent-reconstruction loss."""
-    bisim_weight: Annotated[float, non_negative] = 1.0
+    bisim_weight: Annotated[float, non_negative_number] = 1.0
     """Weight of the bisimulation loss."""
     bisim_gamma: Annotated[float, unit_interval] = 0.99
     """Discount of the next-state distance in the bisimulation target."""
@@ -116,7 +116,9 @@ class HRSSM:
 
     def __init__(self, config: HRSSMConfig, action_dim: int):
         if config.image_size % config.patch:
-            raise ValueError(f"patch {config.patch} does not divide the image side {config.image_size}")
+            raise ValueError(f"--patch {config.patch} does not divide the image side {config.image_size}")
+        if config.sequence_length % config.block:
+            raise ValueError(f"--block {config.block} does not divide the sequence length {config.sequence_length}")
         self.config = config
         self.rssm = RSSM(config, action_dim)
         self.encoder = Encoder(config.depth)

@@ -122,25 +122,26 @@ class RSSM:
     def _apply(self, params, method, *args):
         return self.net.apply(params, *args, method=method)
 
-    def _log_probs(self, logits):
+    def log_probs(self, logits: jax.Array) -> jax.Array:
+        """Logits `[..., S, C]` -> log-probabilities of the unimix categoricals."""
         return unimix_log_probs(logits, self.config.unimix)
 
     def initial(self, params: dict, batch_shape: tuple[int, ...]) -> Latent:
         """The learned initial state: h = tanh(w), z the mode of its prior (no sampling, so every episode starts
         from the same state)."""
         deter = jnp.broadcast_to(self._apply(params, RSSMNet.initial), (*batch_shape, self.config.deter))
-        log_probs = self._log_probs(self._apply(params, RSSMNet.prior_logits, deter))
+        log_probs = self.log_probs(self._apply(params, RSSMNet.prior_logits, deter))
         return Latent(deter, mode_one_hot(log_probs), log_probs)
 
     def prior_step(self, params: dict, prev: Latent, action: jax.Array, key: jax.Array) -> Latent:
         """s_t ~ p(. | s_{t-1}, a_{t-1}): the GRU step and a sample of the prior."""
         deter = self._apply(params, RSSMNet.transition, prev.deter, prev.stoch, action)
-        log_probs = self._log_probs(self._apply(params, RSSMNet.prior_logits, deter))
+        log_probs = self.log_probs(self._apply(params, RSSMNet.prior_logits, deter))
         return Latent(deter, sample_one_hot(log_probs, key), log_probs)
 
     def posterior(self, params: dict, deter: jax.Array, embed: jax.Array, key: jax.Array) -> Latent:
         """z_t ~ q(. | h_t, e_t), keeping h_t."""
-        log_probs = self._log_probs(self._apply(params, RSSMNet.posterior_logits, deter, embed))
+        log_probs = self.log_probs(self._apply(params, RSSMNet.posterior_logits, deter, embed))
         return Latent(deter, sample_one_hot(log_probs, key), log_probs)
 
     def observe(self, params: dict, embeds: jax.Array, actions: jax.Array, firsts: jax.Array,

@@ -60,13 +60,13 @@ def test_the_raw_posterior_uses_the_online_state_and_the_ema_gru_only_forms_the_
 
     apply = lambda method, *args: model.rssm.net.apply(ema["rssm"], *args, method=method)
     embed = model.encoder.apply(ema["encoder"], scale_images(batch.image[:, 0]))  # Enc_xi(o_0), Enc_xi(o_1)
-    log_probs = model.rssm._log_probs(apply(net.posterior_logits, online_deter[:, 0], embed))
+    log_probs = model.rssm.log_probs(apply(net.posterior_logits, online_deter[:, 0], embed))
     np.testing.assert_allclose(posts.log_probs[:, 0], log_probs, atol=1e-5)  # q_xi(. | h_t, e-_t), online h_t
     np.testing.assert_array_equal(posts.deter, online_deter)
     # h-_1 = GRU_xi(h_0, z-_0, a_0), where a_0 is stored with o_1; the raw prior of step 1 comes from it.
     raw_deter_1 = apply(net.transition, online_deter[0], posts.stoch[0], batch.action[1])
     np.testing.assert_allclose(next_priors.deter[0], raw_deter_1, atol=1e-5)
-    prior_1 = model.rssm._log_probs(apply(net.prior_logits, raw_deter_1))
+    prior_1 = model.rssm.log_probs(apply(net.prior_logits, raw_deter_1))
     np.testing.assert_allclose(next_priors.log_probs[0], prior_1, atol=1e-5)
     assert not np.allclose(raw_deter_1, online_deter[1]), "the raw GRU state is not fed back into the posterior"
 
@@ -101,7 +101,7 @@ def test_the_bisimulation_loss_leaves_out_pairs_that_cross_an_episode_start():
     raw = jax.random.normal(jax.random.PRNGKey(3), (3, 2, 4))
     target = jnp.zeros((6, 6)).at[5, :].set(100.0).at[:, 5].set(100.0)  # row/column of the step left out
     valid = jnp.ones((3, 2), bool).at[2, 1].set(False)
-    kept = bisimulation_loss(online[:, :], raw, target, valid)
+    kept = bisimulation_loss(online, raw, target, valid)
     distance = 1 - (features_unit(online) @ features_unit(raw).T)[:5, :5]
     np.testing.assert_allclose(kept, jnp.mean(0.5 * distance**2 * (jnp.abs(distance) <= 1)
                                               + (jnp.abs(distance) - 0.5) * (jnp.abs(distance) > 1)), atol=1e-6)
