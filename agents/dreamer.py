@@ -261,6 +261,7 @@ class Dreamer(OffPolicyAgent):
         tx = lambda lr: optax.chain(optax.clip_by_global_norm(config.ac_grad_clip), optax.adam(lr, eps=config.ac_eps))
         self.actor_tx, self.critic_tx = tx(config.actor_lr), tx(config.critic_lr)
         self.jit_update = jax.jit(self.update)  # one call: world-model step and behaviour learning
+        self._init = jax.jit(self._init_state)  # one program, not hundreds of eager initialiser ops
 
     @property
     def sequence_shape(self) -> tuple[int, int]:
@@ -268,6 +269,9 @@ class Dreamer(OffPolicyAgent):
         return self.wm_config.sequence_length, self.wm_config.batch_size
 
     def init(self, key: jax.Array) -> DreamerState:
+        return self._init(key)
+
+    def _init_state(self, key: jax.Array) -> DreamerState:
         world_key, actor_key, critic_key = jax.random.split(key, 3)
         feats = jnp.zeros((1, self.rssm.feature_dim))
         actor = self.actor_net.init(actor_key, feats)

@@ -300,8 +300,10 @@ def _learn(agent, carry: OffPolicyCarry, static: dict) -> tuple[OffPolicyCarry, 
 
 
 def _gated_updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int, ready: jax.Array):
-    """`_updates` where `ready`, else the state unchanged and zero metrics of the same structure."""
-    updates = lambda state, key: _updates(agent, state, buffers, key, count)
+    """`_updates` where `ready`, else the state unchanged and zero metrics of the same structure. The updates
+    are a nested jit so that they are traced once for both the metrics' shapes and the `cond` (a world-model
+    agent's update takes seconds to trace); it is inlined into the chunk's one compiled program."""
+    updates = jax.jit(lambda state, key: _updates(agent, state, buffers, key, count))
     metric_shapes = jax.eval_shape(updates, agent_state, key)[1]
     skip = lambda state, _: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
     return jax.lax.cond(ready, updates, skip, agent_state, key)
