@@ -1,13 +1,17 @@
 """A tiny JAX image env for the Dreamer tests: Pendulum-v1 drawn as a bright dot at the pole's tip on a dark
-S x S uint8 canvas (`testpix:pendulum?size=16&max_episode_steps=50`), registered as the `testpix` env family."""
+S x S uint8 canvas (`testpix:pendulum?size=16&max_episode_steps=50`), as the `testpix` env family while the
+`testpix_family` fixture (or `testpix_registered()`) holds it, so that the suite's family list is not changed."""
 
 from __future__ import annotations
 
+import contextlib
+
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from envs import registry
 from envs.classic import Pendulum
-from envs.registry import register_family
 from envs.spaces import Box
 from envs.wrapper import Wrapper
 
@@ -39,7 +43,21 @@ class TipImage(Wrapper):
         return jnp.round(255 * jnp.clip(image, 0, 1)).astype(jnp.uint8)
 
 
-@register_family("testpix")
 def _testpix(env_id: str, kwargs: dict) -> TipImage:
     size = kwargs.pop("size", 16)
     return TipImage(Pendulum(**kwargs), size)
+
+
+@contextlib.contextmanager
+def testpix_registered():
+    registry.register_family("testpix")(_testpix)
+    try:
+        yield
+    finally:
+        registry._FAMILIES.pop("testpix", None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def testpix_family():
+    with testpix_registered():
+        yield

@@ -14,7 +14,7 @@ from agents.dreamer import Dreamer, DreamerConfig, lambda_returns
 from core import sequences
 from core.loops import off_policy
 from core.rollout import JaxCollector
-from tests.agents.dreamer_fixtures import TipImage  # noqa: F401  (registers testpix:)
+from tests.agents.dreamer_fixtures import testpix_family  # noqa: F401  (autouse: the testpix: envs)
 from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 
 ENV = "testpix:pendulum?size=16&max_episode_steps=50"

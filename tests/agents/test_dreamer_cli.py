@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scripts import train
-from tests.agents.dreamer_fixtures import TipImage  # noqa: F401  (registers testpix:)
+from tests.agents.dreamer_fixtures import testpix_family  # noqa: F401  (autouse: the testpix: envs)
 from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 from tests.agents.test_h2o_cli import assert_resumes_exactly
 
