@@ -70,16 +70,16 @@ def test_the_acting_carry_at_step_t_is_the_training_scans_posterior_at_step_t(wo
     warm, policy = transitions.action[:STEPS // 2], transitions.action[STEPS // 2:]
     assert float(jnp.abs(warm).max()) > 0.3 and float(jnp.abs(policy).max()) <= 1.0
 
-    batch = sequences.to_dreamer_layout(transitions)
+    batch = jax.jit(sequences.to_dreamer_layout)(transitions)
     step_keys = transitions.extras["latent_key"][:, 0]  # [T, 2]: one key per step, shared by the envs
-    posts, _ = agent.model.observe(state.world.params, batch, step_keys)
+    posts, _ = jax.jit(agent.model.observe)(state.world.params, batch, step_keys)
     extras = transitions.extras
     np.testing.assert_allclose(posts.deter, extras["deter"], atol=1e-5)
     np.testing.assert_allclose(posts.log_probs, extras["log_probs"], atol=1e-5)
     # the same sampled classes (straight-through one-hots, equal up to rounding)
     np.testing.assert_allclose(posts.stoch, extras["stoch"], atol=1e-6)
     if act_from == "raw":
-        raw, _ = agent.model.raw_branch(state.world.ema, posts.deter, batch, jax.random.key(9))
+        raw, _ = jax.jit(agent.model.raw_branch)(state.world.ema, posts.deter, batch, jax.random.key(9))
         expected = raw.log_probs
     else:
         expected = posts.log_probs
