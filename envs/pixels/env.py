@@ -60,8 +60,8 @@ class PixelEnv(JaxEnv):
     num_shapes: int | None = None  # only with distractor="shapes"; DEFAULT_NUM_SHAPES when left out
     action_repeat: int = DEFAULT_ACTION_REPEAT
     max_episode_steps: int | None = None  # agent steps; PHYSICS_STEPS_PER_EPISODE // action_repeat when left out
-    task: Any = field(init=False, repr=False, compare=False)
-    background: Any = field(init=False, repr=False, compare=False)
+    task: Any = field(init=False, repr=False, compare=False)  # the task object named by task_name (tasks.py)
+    background: Any = field(init=False, repr=False, compare=False)  # the distractor object (distractors.py)
 
     def __post_init__(self):
         check_options(self)
