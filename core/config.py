@@ -25,7 +25,8 @@ class RunConfig:
     imagination, from pixels; --world-model hrssm|rssm)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring,
-    pomdp:RepeatPreviousEasy, or shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md)."""
+    pomdp:RepeatPreviousEasy, shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md), or
+    pixels:pendulum_swingup?distractor=shapes (image observations with distractors, docs/pixels.md)."""
     eval_env: Annotated[str | None, optional(text)] = None
     """Environment the evaluations run in (same syntax as --env); default: --env, or for a shift: simulator its
     unshifted base env (the real system)."""

@@ -35,7 +35,7 @@ ON_POLICY_CASES = [  # (agent, memory, layers, env)
     ("ppo", "gru", 2, "pomdp:RepeatPreviousEasy"),
     ("icrl", "s5", 1, "pomdp:ProjectedCartPole?trials=2"),
     ("ppo", "s5", 2, "pomdp:meta?base=jax:CartPole-v1&trials=2"),
-    ("ppo", "s4d", 1, "jax:Pendulum-v1"),
+    ("ppo", "s4d", 1, "pixels:pendulum_swingup?size=16&max_episode_steps=8"),  # PPO's CNN on uint8 frames
     ("ppo", "s4d", 2, "gym:Pendulum-v1"),
     ("ppo", "selective", 1, "brax:fast?episode_length=16"),
     ("icrl", "selective", 2, "jax:CartPole-v1"),
