@@ -14,10 +14,9 @@ from agents.dreamer import Dreamer, DreamerConfig, lambda_returns
 from core import sequences
 from core.loops import off_policy
 from core.rollout import JaxCollector
-from tests.agents.dreamer_fixtures import testpix_family  # noqa: F401  (autouse: the testpix: envs)
 from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 
-ENV = "testpix:pendulum?size=16&max_episode_steps=50"
+ENV = "pixels:pendulum_swingup?size=16&max_episode_steps=50"
 TINY = dict(depth=4, deter=16, stoch=4, classes=4, units=16, batch_size=2, sequence_length=8, horizon=3,
             learning_starts=6, buffer_size=64)
 STEPS, NUM_ENVS = 12, 2

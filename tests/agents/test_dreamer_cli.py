@@ -1,6 +1,6 @@
-"""`--agent dreamer` from the command line: a tiny run on an image env finishes with the world model's and the
-actor-critic's metrics logged and resumes exactly; bad options are refused in one line before anything is
-written."""
+"""`--agent dreamer` from the command line: a tiny run on pixels:pendulum_swingup finishes with the world model's
+and the actor-critic's metrics logged and resumes exactly; bad options are refused in one line before anything
+is written."""
 
 import json
 
@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from scripts import train
-from tests.agents.dreamer_fixtures import testpix_family  # noqa: F401  (autouse: the testpix: envs)
 from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 from tests.agents.test_h2o_cli import assert_resumes_exactly
 
-ENV = "testpix:pendulum?size=8&max_episode_steps=40"  # 8 px: one conv stage, the quickest compile
+ENV = "pixels:pendulum_swingup?size=16&max_episode_steps=40"  # the smallest frames: the quickest compile
 TINY = ["--depth", "4", "--deter", "16", "--stoch", "4", "--classes", "4", "--units", "16", "--batch-size", "2",
         "--sequence-length", "8", "--horizon", "3", "--patch", "4", "--train-ratio", "8", "--buffer-size", "200",
         "--learning-starts", "40", "--eval-episodes", "1", "--no-progress"]
@@ -35,8 +34,8 @@ def test_a_tiny_dreamer_run_logs_both_learners_and_resumes_exactly(tmp_path):
     (["--world-model", "foo"], None),  # tyro's choice error: exits 2 with its own message
     (["--world-model", "rssm", "--act-from", "raw"], "--act-from raw needs --world-model hrssm"),
     (["--env", "jax:Pendulum-v1"], "needs square RGB image observations (uint8 [S, S, 3]"),
-    (["--env", "testpix:pendulum?size=12"], "image side 12 must be 4 times a power of two"),
-    (["--patch", "3"], "--patch 3 does not divide the image side 8"),
+    (["--env", "pixels:pendulum_swingup?size=24"], "image side 24 must be 4 times a power of two"),
+    (["--patch", "3"], "--patch 3 does not divide the image side 16"),
     (["--horizon", "0"], "--horizon must be positive, got 0"),
 ])
 def test_bad_dreamer_options_are_refused_in_one_line(tmp_path, option, message):
