@@ -78,14 +78,16 @@ class EnvPreset(NamedTuple):
 
 _ANT = {"exclude_current_positions_from_observation": False, "terminate_when_unhealthy": False}
 # Keyed by the env's spec name; the options keep the position in the observation and end episodes at 200 steps
-# without terminations (a time limit, bootstrapped through), as the paper's Ant and HalfCheetah.
+# without terminations (a time limit, bootstrapped through), as the paper's Ant and HalfCheetah. Brax's ant ends an
+# episode at a physics blow-up, an observation entry beyond 1,000 (uniform random play stays below about 110; a
+# skill policy can drive the solver into flinging the body, and METRA would be rewarded for that jump).
 ENV_PRESETS: dict[str, EnvPreset] = {
     "PointPlane-v0": EnvPreset({}, (0, 1), 15.0, 1.5),
     "Ant-v5": EnvPreset({**_ANT, "include_cfrc_ext_in_observation": False, "max_episode_steps": 200}, (0, 1),
                         50.0, 3.0),
     "HalfCheetah-v5": EnvPreset({"exclude_current_positions_from_observation": False, "max_episode_steps": 200},
                                 (0,), 100.0, 3.0),
-    "brax:ant": EnvPreset({**_ANT, "episode_length": 200}, (0, 1), 50.0, 3.0),
+    "brax:ant": EnvPreset({**_ANT, "episode_length": 200, "max_abs_obs": 1000.0}, (0, 1), 50.0, 3.0),
 }
 DEFAULT_GOAL_RANGE, DEFAULT_GOAL_RADIUS = 10.0, 1.0
 

@@ -44,6 +44,10 @@ class Transition:
             return getattr(self, name)
         return self.extras[name]
 
+    def __contains__(self, name: str) -> bool:
+        """`"first" in transition`, as the sequence buffer asks of its example row."""
+        return name in FIELDS or name in self.extras
+
     def without_extras(self) -> Transition:
         """The core fields only: rows from a dataset and from an online replay, whose extras may differ, can
         then be concatenated or picked between by a `lax.cond`."""

@@ -6,7 +6,9 @@ Our base class adds the time limit and a freshly drawn reset instead; brax's own
 
 A physics blow-up (a step whose observation or reward is not finite: brax's solvers can diverge, e.g. an ant flung
 into the air when unhealthy states do not terminate) ends the episode as a termination at the last finite state,
-with reward 0, as MuJoCo Playground's envs end on NaN, so no NaN reaches a replay buffer or a learner.
+with reward 0, as MuJoCo Playground's envs end on NaN, so no NaN reaches a replay buffer or a learner. With
+`max_abs_obs`, an observation entry beyond that magnitude counts as a blow-up too: before a solver reaches NaN
+it can fling a body at thousands of m/s, and one such transition can overflow a learner's optimiser.
 
 `system_edit(sys) -> sys` replaces the env's Brax `System` after construction, for dynamics-shifted variants:
 `lambda sys: sys.tree_replace({"opt.gravity": jnp.array([0.0, 0.0, -5.0])})`, or `sys.replace(...)`. It runs
@@ -40,12 +42,15 @@ class BraxEnv(JaxEnv):
     `system_edit`, if given, replaces the env's System once it is built (see the module docstring)."""
 
     def __init__(self, name: str, episode_length: int = DEFAULT_EPISODE_LENGTH,
-                 system_edit: SystemEdit | None = None, **kwargs: Any):
+                 system_edit: SystemEdit | None = None, max_abs_obs: float | None = None, **kwargs: Any):
         from brax import envs as brax_envs  # brax is heavy to import; pay for it only when a brax env is made
 
         self.brax_name = name
         self.name = f"brax:{name}"
         self.max_episode_steps = int(episode_length)
+        if max_abs_obs is not None and not (isinstance(max_abs_obs, (int, float)) and max_abs_obs > 0):
+            raise ValueError(f"max_abs_obs must be a positive number, got {max_abs_obs!r}")
+        self.max_abs_obs = None if max_abs_obs is None else float(max_abs_obs)
         self.brax_env = brax_envs.get_environment(name, **kwargs)
         if system_edit is not None:
             apply_system_edit(self.brax_env, system_edit, name)
@@ -62,7 +67,7 @@ class BraxEnv(JaxEnv):
     def transition(self, state, action: jax.Array, key: jax.Array):
         del key  # brax dynamics are deterministic
         next_state = self.brax_env.step(state, action)
-        blown_up = physics_blowup(next_state)
+        blown_up = physics_blowup(next_state, self.max_abs_obs)
         next_state = tree_where(blown_up, state.replace(reward=jnp.zeros_like(state.reward)), next_state)
         return next_state, next_state.reward, jnp.logical_or(next_state.done > 0.5, blown_up)
 
@@ -73,9 +78,13 @@ class BraxEnv(JaxEnv):
         return f"BraxEnv({self.brax_name!r}, episode_length={self.max_episode_steps})"
 
 
-def physics_blowup(state) -> jax.Array:
-    """Whether a brax state's observation or reward holds a NaN or an infinity."""
-    return jnp.logical_not(jnp.all(jnp.isfinite(state.obs)) & jnp.isfinite(state.reward))
+def physics_blowup(state, max_abs_obs: float | None = None) -> jax.Array:
+    """Whether a brax state's observation or reward holds a NaN or an infinity (or, with `max_abs_obs`, an
+    observation entry beyond that magnitude)."""
+    finite = jnp.all(jnp.isfinite(state.obs)) & jnp.isfinite(state.reward)
+    if max_abs_obs is not None:
+        finite &= jnp.all(jnp.abs(state.obs) <= max_abs_obs)
+    return jnp.logical_not(finite)
 
 
 def apply_system_edit(brax_env, system_edit: SystemEdit, name: str) -> None:

@@ -1,2 +1,3 @@
-"""worldmodels: a placeholder. No world model is built yet; learned dynamics models are planned here
-(docs/architecture.md, "Not built yet")."""
+"""worldmodels: learned latent dynamics for pixel control. `rssm` is the recurrent state-space core both models
+share; `decoder_rssm` is Dreamer's world model (pixel reconstruction); `hrssm` is HRSSM (cube-masked online
+branch, EMA raw branch, latent reconstruction, bisimulation). See docs/worldmodels.md."""

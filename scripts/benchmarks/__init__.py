@@ -34,6 +34,7 @@ SUITES: dict[str, Any] = {
     "hybrid": "scripts.benchmarks.hybrid",
     "metra": "scripts.benchmarks.metra",
     "metra-speed": "scripts.benchmarks.metra_speed",
+    "worldmodels-speed": "scripts.benchmarks.worldmodels_speed",
 }
 
 SUITES_VARIABLE = "HSRL_BENCHMARK_SUITES"

@@ -131,6 +131,7 @@ def plot_coverage(run_dirs: dict[str, list[Path]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     from core.plotting import curve, pool
 
@@ -154,6 +155,7 @@ def plot_coverage(run_dirs: dict[str, list[Path]], path: Path) -> None:
         draw(axes[2], ant, metric, label)
     axes[2].set_title(f"{ANT}: coverage", fontsize=9)
     for ax in axes:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda steps, _: f"{steps / 1000:.0f}k"))
         ax.set_xlabel("env steps")
         ax.set_ylabel("1x1 cells")
         ax.grid(alpha=0.3)

@@ -99,7 +99,7 @@ def test_a_skill_is_drawn_where_an_episode_starts_and_kept_elsewhere(continuous)
 def test_presets_keep_the_position_and_bad_options_are_refused():
     assert env_preset("gym:Ant-v5")["exclude_current_positions_from_observation"] is False
     assert env_preset("brax:ant?episode_length=100") == {"exclude_current_positions_from_observation": False,
-                                                        "terminate_when_unhealthy": False}
+                                                        "terminate_when_unhealthy": False, "max_abs_obs": 1000.0}
     assert env_preset("jax:Pendulum-v1") == {}
     spec = envs.make("jax:PointPlane-v0").spec
     with pytest.raises(ConfigError, match="--coverage-dims 0 5 index past the 2 observation entries"):

@@ -93,3 +93,12 @@ def test_a_physics_blowup_ends_the_episode_at_the_last_finite_state():
     # the episode ends at the last finite state, where the step before it left the cart
     np.testing.assert_allclose(ts.info["final_obs"][end], ts.obs[end - 1])
     assert int(ts.info["episode_length"][end + 1, 0]) == 1  # and a fresh one starts
+
+
+def test_max_abs_obs_counts_a_huge_observation_as_a_blowup():
+    env = BraxEnv("fast", episode_length=50, max_abs_obs=0.05)  # the cart passes speed 0.05 at the third step
+    _, ts = rollout(env, jnp.ones(1), steps=4, batch=1)
+    np.testing.assert_array_equal(np.asarray(ts.terminated[:, 0]), [False, False, True, False])
+    assert float(np.abs(np.asarray(ts.info["final_obs"][2])).max()) <= 0.05
+    with pytest.raises(ValueError, match="max_abs_obs must be a positive number"):
+        BraxEnv("fast", max_abs_obs=-1)
