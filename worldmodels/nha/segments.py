@@ -112,3 +112,22 @@ def encoder_inputs(segments: Segments, samples: int) -> np.ndarray:
     if first.shape[1] < samples:
         first = np.concatenate([first, np.repeat(first[:, -1:], samples - first.shape[1], 1)], 1)
     return first.reshape(first.shape[0], -1)
+
+
+def windows(segments: Segments, length: int) -> Segments:
+    """Long segments cut into windows of at most `length` samples, each starting where the last one ended.
+
+    Flows are autonomous within a mode, so a window is itself a segment of that mode; training on windows wastes
+    far less compute on padding (one long "off" segment otherwise pads every segment to its length) and keeps
+    each reconstruction short. Windows keep their segment's trajectory, censoring flag and true mode."""
+    lengths = segments.mask.sum(1)
+    pieces = [(s, a, min(a + length, n)) for s, n in enumerate(lengths)
+              for a in range(0, max(n - 1, 1), length - 1)]
+    size = max(b - a for _, a, b in pieces)
+    take = lambda arr, s, a, b: np.concatenate([arr[s, a:b], np.repeat(arr[s, b - 1:b], size - (b - a), 0)])
+    z = np.stack([take(segments.z, s, a, b) for s, a, b in pieces])
+    t = np.stack([take(segments.t, s, a, b) for s, a, b in pieces])
+    u = np.stack([take(segments.u, s, a, b) for s, a, b in pieces])
+    mask = np.stack([np.arange(size) < b - a for _, a, b in pieces])
+    index = np.asarray([s for s, _, _ in pieces])
+    return Segments(z, t, mask, u, segments.trajectory[index], segments.censored[index], segments.mode[index])
