@@ -162,27 +162,33 @@ def transition_stats(records: EventRecords, modes: int, alpha: float) -> dict:
 
 
 def sojourn_log_likelihood(config: EventConfig, params: dict, stats: dict, records: EventRecords) -> jax.Array:
-    """The mean over records of the (right-censored) log-likelihood of the sojourns."""
+    """The mean over records of the (right-censored) log-likelihood of the sojourns.
+
+    `records` holds host (numpy) arrays, so the censored and uncensored records are split before tracing: the
+    factorised model needs one density per uncensored record and the survival to every target only for the
+    censored ones, which makes the step several times cheaper than scoring every record against every target."""
     modes = stats["mu"].shape[0]
     targets = jnp.arange(modes)
-    per_target = jax.vmap(jax.vmap(lambda z, z2, c, tau: log_density_and_survival(config, params, stats, z, z2, c, tau),
-                                   in_axes=(None, 0, None, None)), in_axes=(0, None, 0, 0))
-    log_p, log_s = per_target(records.source, targets, records.context, records.tau)  # [R, m] each
-    censored = jnp.asarray(records.censored)
-    observed = jnp.take_along_axis(log_p, records.target[:, None], 1)[:, 0]
+    one = lambda z, z2, c, tau: log_density_and_survival(config, params, stats, z, z2, c, tau)
+    all_targets = jax.vmap(jax.vmap(one, in_axes=(None, 0, None, None)), in_axes=(0, None, 0, 0))
+    censored = np.asarray(records.censored, bool)
+    pick = lambda mask: [jnp.asarray(np.asarray(a)[mask]) for a in (records.source, records.target,
+                                                                     records.context, records.tau)]
+    (z_c, _, c_c, tau_c), (z_u, target_u, c_u, tau_u) = pick(censored), pick(~censored)
     if config.model == "competing":
-        clocks = stats["counts"][records.source] > 0  # [R, m] the targets each mode was seen to reach
-        survive_all = jnp.sum(jnp.where(clocks, log_s, 0.0), axis=1)
-        own_survival = jnp.take_along_axis(log_s, records.target[:, None], 1)[:, 0]
-        uncensored = observed + survive_all - own_survival
-        censored_term = survive_all
+        clocks = lambda z: stats["counts"][z] > 0  # [R, m] the targets each mode was seen to reach
+        log_p, log_s = all_targets(z_u, targets, c_u, tau_u)
+        survive = jnp.sum(jnp.where(clocks(z_u), log_s, 0.0), axis=1)
+        own = lambda a: jnp.take_along_axis(a, target_u[:, None], 1)[:, 0]
+        uncensored = own(log_p) + survive - own(log_s)
+        censored_terms = jnp.sum(jnp.where(clocks(z_c), all_targets(z_c, targets, c_c, tau_c)[1], 0.0), axis=1)
     else:
-        uncensored = observed
-        censored_term = jax.nn.logsumexp(stats["log_pi"][records.source] + log_s, axis=1)
-    terms = jnp.where(censored, censored_term, uncensored)
+        uncensored = jax.vmap(one)(z_u, target_u, c_u, tau_u)[0]
+        log_s = all_targets(z_c, targets, c_c, tau_c)[1]
+        censored_terms = jax.nn.logsumexp(stats["log_pi"][z_c] + log_s, axis=1)
     if not config.censoring:
-        terms = jnp.where(censored, 0.0, terms)
-    return jnp.mean(terms)
+        censored_terms = jnp.zeros_like(censored_terms)
+    return (jnp.sum(uncensored) + jnp.sum(censored_terms)) / max(len(censored), 1)
 
 
 # --- jump maps ------------------------------------------------------------------------------------------------------
@@ -208,11 +214,18 @@ def jump(params: dict, source, target, x_minus: jax.Array, u: jax.Array | None =
 
 
 def jump_mse(params: dict, records: EventRecords) -> jax.Array:
-    seen = jnp.asarray(~records.censored, jnp.float32)
-    predicted = jax.vmap(jump, in_axes=(None, 0, 0, 0, 0))(params, records.source, records.target,
-                                                           records.x_minus, records.u_minus)
-    errors = jnp.mean((predicted - records.x_next) ** 2, axis=1)
-    return jnp.sum(seen * errors) / jnp.maximum(jnp.sum(seen), 1.0)
+    """Mean squared error of the jump maps on the uncensored records (host arrays). The records are grouped by
+    transition before tracing, so each pair's MLP runs once on its own batch (gathering a weight matrix per
+    record instead costs far more)."""
+    seen = ~np.asarray(records.censored, bool)
+    source, target = np.asarray(records.source), np.asarray(records.target)
+    total, count = jnp.zeros(()), max(int(seen.sum()), 1)
+    for a, b in sorted(set(zip(source[seen].tolist(), target[seen].tolist()))):
+        rows = seen & (source == a) & (target == b)
+        x_minus, u = jnp.asarray(np.asarray(records.x_minus)[rows]), jnp.asarray(np.asarray(records.u_minus)[rows])
+        predicted = jax.vmap(lambda x, v: jump(params, a, b, x, v))(x_minus, u)
+        total = total + jnp.sum(jnp.mean((predicted - jnp.asarray(np.asarray(records.x_next)[rows])) ** 2, axis=1))
+    return total / count
 
 
 # --- fitting and sampling -------------------------------------------------------------------------------------------
@@ -233,8 +246,7 @@ def fit_events(config: EventConfig, records: EventRecords, modes: int, key: jax.
     if config.model not in EVENT_MODELS:
         raise ValueError(f"unknown event model {config.model!r}; expected one of {EVENT_MODELS}")
     stats = transition_stats(records, modes, config.alpha)
-    recs = jax.tree.map(jnp.asarray, records.__dict__)
-    recs = EventRecords(**recs)
+    recs = records  # host arrays: the losses split them by censoring and transition before tracing
     params = init_event_params(config, key, modes, records.context.shape[1], records.u_minus.shape[1])
     optimizer = optax.adam(config.lr)
 
