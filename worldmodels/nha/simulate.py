@@ -5,7 +5,8 @@ At most one event per grid step (a step of the data's own spacing): when the nex
 state is moved to it by a partial RK4 step, jumped, a new event is drawn from the post-jump state, and the rest of
 the step is solved in the new mode. A second event inside the same step is postponed to the next one and counted
 in `overflow`. With a `guard` (a known event surface h(x), crossed downwards, as for the bouncing ball), events are
-state-triggered instead: the crossing is located by linear interpolation of h over the step.
+state-triggered instead: the crossing is located by linear interpolation of h over the step, and the
+successor mode is the transition table's most likely one.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def simulate(model: NHAModel, x0: jax.Array, mode0: jax.Array, t_grid: jax.Array
         fires = (h_a > 0) & (h_b <= 0)
         frac = jnp.where(fires, h_a / jnp.where(fires, h_a - h_b, 1.0), 1.0)
         z_hit = _advance(model, z, mode, frac * dt, u)
-        new_target = jax.random.categorical(step_key, model.stats["log_pi"][mode]).astype(jnp.int32)
+        del step_key  # the guard decides when; the successor is the table's most likely one (a drawn successor
+        # would, e.g., put a bouncing ball to rest at a random bounce instead of when its bounces die out)
+        new_target = jnp.argmax(model.stats["log_pi"][mode]).astype(jnp.int32)
         z_jump = jump(model.events["jumps"], mode, new_target, z_hit, u)
         new_mode = jnp.where(fires, new_target, mode).astype(jnp.int32)
         z_end = jnp.where(fires, _advance(model, z_jump, new_mode, (1 - frac) * dt, u), z_full)
