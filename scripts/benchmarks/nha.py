@@ -8,8 +8,8 @@ on this 2-core CPU, each result against its pass line (docs/nha.md).
    and the analytic ones; mode occupancy within +-0.05 of the true simulator; the censoring ablation's KS larger.
 2. Mode mixing (switching linear system, 128 trajectories, 1,000 epochs, state gate): STE v-measure >= 0.9 on a
    100 x 100 grid, and the softmax gate's mean entropy clearly higher (we read "clearly" as >= 2x).
-3. Bouncing ball (64 + 16 trajectories): NHA (1,000 epochs) with the known guard against NODE (300 epochs); 5-s rollout MSE of NHA < 0.1 x
-   NODE's, and the restitution read off the jump map within +-0.03 of 0.8.
+3. Bouncing ball (64 + 16 trajectories): NHA (1,000 epochs) with the known guard against NODE (300 epochs); 5-s
+   rollout MSE of NHA < 0.1 x NODE's, and the restitution read off the jump map within +-0.03 of 0.8.
 Speed rows: epochs/s of NHA and NODE (each epoch one jitted full-batch step over all training windows), and one
 vmapped, jitted `simulate` call of 500 TCP runs. `--quick` shrinks every budget (10 + 5 TCP trajectories, 100
 epochs, 100 simulated runs) to check the plumbing; its numbers say nothing.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import jax
@@ -81,7 +80,7 @@ def tcp_rows(out_dir: Path, b: dict) -> tuple[list[dict], list[dict], dict]:
     for name, outcome in (("nha_m3", nha3), ("node", node)):
         plot_reconstruction(out_dir / f"tcp_{name}.png", data.test_segments, outcome.prediction, outcome.labels,
                             data.normaliser, f"TCP {name}")
-    speed = simulation_speed(nha3, data, b["runs"])
+    speed = simulation_speed(nha3, data, b["runs"], out_dir)
     rows += [{"check": "speed: NHA m=3 epochs/s (full batch, jitted)", "value": round(e3["epochs_per_second"], 2),
               "pass line": "-", "pass": None},
              {"check": "speed: NODE epochs/s (full batch, jitted)",
@@ -91,7 +90,7 @@ def tcp_rows(out_dir: Path, b: dict) -> tuple[list[dict], list[dict], dict]:
     return rows, table, extra
 
 
-def simulation_speed(outcome, data, runs: int) -> float:
+def simulation_speed(outcome, data, runs: int, out_dir: Path) -> float:
     """Seconds of one vmapped `simulate` call of `runs` TCP runs, after a first call that compiles; also draws
     the simulation figure."""
     model = outcome.model
@@ -103,13 +102,9 @@ def simulation_speed(outcome, data, runs: int) -> float:
     out = simulate_many(model, x0, mode0, data.test.t[0], jax.random.PRNGKey(2))
     seconds = time.perf_counter() - started
     true = data.generator.generate(3, 99)
-    plot_simulation(Path(outcome_dir(outcome)) / "tcp_simulation.png", true.t[0], true.x, true.mode, out["x"],
+    plot_simulation(out_dir / "tcp_simulation.png", true.t[0], true.x, true.mode, out["x"],
                     forward[out["mode"]], "TCP")
     return seconds
-
-
-def outcome_dir(outcome) -> Path:
-    return OUT_DIR
 
 
 def mixing_rows(b: dict) -> tuple[list[dict], dict]:
@@ -151,12 +146,7 @@ def ball_rows(out_dir: Path, b: dict) -> tuple[list[dict], dict]:
     return rows, extra
 
 
-OUT_DIR = Path(".")
-
-
 def run(out_dir: Path, quick: bool = False) -> SuiteResult:
-    global OUT_DIR
-    OUT_DIR = out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     b = budgets(quick)
     timings, details, rows = {}, {}, []

@@ -11,7 +11,7 @@ import numpy as np
 
 from worldmodels.nha.data import FitData
 from worldmodels.nha.evaluation import learned_to_true
-from worldmodels.nha.events import EventConfig, event_records, fit_events, sample_event
+from worldmodels.nha.events import event_records, fit_events, sample_event
 from worldmodels.nha.fit import FitOutcome, NHAFitOptions, fit_model
 from worldmodels.nha.metrics import ks_to_cdf
 from worldmodels.nha.model import NHAModel

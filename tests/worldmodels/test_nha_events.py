@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from worldmodels.nha.events import (EventConfig, EventRecords, fit_events, init_event_params, sample_sojourn,
-                                    sojourn_log_likelihood, transition_stats)
+from worldmodels.nha.events import (
+    EventConfig,
+    EventRecords,
+    fit_events,
+    init_event_params,
+    sample_sojourn,
+    sojourn_log_likelihood,
+    transition_stats,
+)
 
 
 def records(source, target, tau, censored, dim=1) -> EventRecords:

@@ -223,7 +223,7 @@ def jump_mse(params: dict, records: EventRecords) -> jax.Array:
     for a, b in sorted(set(zip(source[seen].tolist(), target[seen].tolist()))):
         rows = seen & (source == a) & (target == b)
         x_minus, u = jnp.asarray(np.asarray(records.x_minus)[rows]), jnp.asarray(np.asarray(records.u_minus)[rows])
-        predicted = jax.vmap(lambda x, v: jump(params, a, b, x, v))(x_minus, u)
+        predicted = jax.vmap(lambda x, v, a=a, b=b: jump(params, a, b, x, v))(x_minus, u)
         total = total + jnp.sum(jnp.mean((predicted - jnp.asarray(np.asarray(records.x_next)[rows])) ** 2, axis=1))
     return total / count
 

@@ -104,8 +104,8 @@ def progress_callback(total: int, label: str, enabled: bool):
     """(on_chunk, stop): a rich progress bar advanced after each compiled chunk of epochs."""
     if not enabled:
         return None, lambda: None
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                   TimeRemainingColumn())
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
     task = bar.add_task(label, total=total, loss="-")
     bar.start()
     on_chunk = lambda epoch, loss, params: bar.update(task, completed=epoch, loss=f"{loss:.3g}")
