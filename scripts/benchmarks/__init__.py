@@ -36,6 +36,7 @@ SUITES: dict[str, Any] = {
     "metra-speed": "scripts.benchmarks.metra_speed",
     "worldmodels-speed": "scripts.benchmarks.worldmodels_speed",
     "nha": "scripts.benchmarks.nha",
+    "nha-mpc": "scripts.benchmarks.nha_mpc",
 }
 
 SUITES_VARIABLE = "HSRL_BENCHMARK_SUITES"
