@@ -11,13 +11,11 @@ import jax
 import numpy as np
 import tyro
 
-from worldmodels import episodes as episode_data
 from worldmodels.config import WorldModelConfig
 from worldmodels.decoder_rssm import DecoderRSSM
 from worldmodels.episodes import Episodes
 from worldmodels.fitting import FitRun, Fitted, rssm_family
 from worldmodels.fitting.pictures import frame_rows
-from worldmodels.rssm import features
 
 SUMMARY = "Dreamer's decoder RSSM (pixel reconstruction)"
 FRAMES = 8  # frames shown per picture
@@ -57,14 +55,13 @@ def fit(options: Options, train: Episodes, run: FitRun) -> Fitted:
     model = build(options, train.image_size, train.action_dim)
     state, metrics = rssm_family.train(model, train, run, "rssm updates")
     feats, rewards = rssm_family.reader(model, state.params, run.seed)
-    return Fitted(feats, rewards, lambda data, folder: [reconstructions(model, state.params, data, folder, run.seed)],
-                  metrics)
+    pictures = lambda data, folder: [reconstructions(model, state.params, feats(data), data, folder)]
+    return Fitted(feats, rewards, pictures, metrics)
 
 
-def reconstructions(model: DecoderRSSM, params: dict, data: Episodes, folder: Path, seed: int) -> Path:
-    """reconstructions.png: FRAMES frames of the first episode spread over it, above their reconstructions."""
-    episode = data.select(slice(0, 1))
-    posts, _ = jax.jit(model.observe)(params, episode_data.as_sequence(episode), jax.random.PRNGKey(seed))
-    steps = np.linspace(0, episode.length - 1, FRAMES).round().astype(int)
-    decoded = model.decoder.apply(params["decoder"], features(posts)[steps, 0])
-    return frame_rows(folder / "reconstructions.png", [episode.image[0, steps], np.asarray(decoded) + 0.5])
+def reconstructions(model: DecoderRSSM, params: dict, feats: np.ndarray, data: Episodes, folder: Path) -> Path:
+    """reconstructions.png: FRAMES frames of the first episode spread over it, above the decoder's output from
+    their posterior features `feats` `[E, L, F]`."""
+    steps = np.linspace(0, data.length - 1, FRAMES).round().astype(int)
+    decoded = jax.jit(model.decoder.apply)(params["decoder"], feats[0, steps])
+    return frame_rows(folder / "reconstructions.png", [data.image[0, steps], np.asarray(decoded) + 0.5])

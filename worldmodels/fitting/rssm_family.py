@@ -35,7 +35,7 @@ def train(model, train_episodes: Episodes, run: FitRun, label: str):
     c = model.config
     arrays = episode_data.device_arrays(train_episodes)
     sample = jax.jit(lambda key: episode_data.sample_windows(arrays, key, c.batch_size, c.sequence_length))
-    state = model.init(jax.random.PRNGKey(run.seed))
+    state = jax.jit(model.init)(jax.random.PRNGKey(run.seed))  # one compile, not one per initialiser
     return run_updates(model, state, sample, run, label)
 
 
@@ -49,10 +49,10 @@ def reader(model, params: dict, seed: int):
         return feats, symlog_two_hot_mean(model.reward.apply(params["reward"], feats))
 
     def run(data: Episodes):
-        parts = [read(episode_data.as_sequence(data.select(slice(i, i + CHUNK))), jax.random.PRNGKey(seed + i))
+        parts = [read(episode_data.as_sequence(_padded(data.select(slice(i, i + CHUNK)))), jax.random.PRNGKey(seed + i))
                  for i in range(0, data.num_episodes, CHUNK)]
         feats, rewards = (np.concatenate([np.swapaxes(np.asarray(p[k]), 0, 1) for p in parts]) for k in (0, 1))
-        return feats, rewards
+        return feats[:data.num_episodes], rewards[:data.num_episodes]
 
     cache: list = [None, None]  # (episodes, their reading): the probes ask for features and rewards in turn
 
@@ -62,3 +62,9 @@ def reader(model, params: dict, seed: int):
         return cache[1]
 
     return (lambda data: cached(data)[0]), (lambda data: cached(data)[1])
+
+
+def _padded(data: Episodes) -> Episodes:
+    """`data` filled up to CHUNK episodes with copies of its last, so every chunk has one shape: one compile."""
+    missing = CHUNK - data.num_episodes
+    return data if missing <= 0 else data.select(np.r_[np.arange(data.num_episodes), np.full(missing, -1)])
