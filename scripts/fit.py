@@ -11,6 +11,7 @@ then eval.json gets the probes, read from the acting features (the posterior of 
   task_state_r2        ridge R^2 of the true task state, fitted on training episodes, scored on held-out ones
   distractor_state_r2  the same for the distractors' state (lower: the model ignores them more)
   reward_mse           the reward head's squared error on held-out episodes
+
 A probe whose target the data lacks is null, with a note. PNGs: reconstructions.png (rssm: frames above the
 decoder's reconstructions) or masks.png (hrssm: frames above their cube-masked inputs).
 
