@@ -42,15 +42,16 @@ def train(model, train_episodes: Episodes, run: FitRun, label: str):
 def reader(model, params: dict, seed: int):
     """(features, predicted_reward) of whole episodes, each `[E, L, ...]` numpy, from one jitted observe."""
 
-    @jax.jit
-    def read(sequence, key):
+    @jax.jit  # params as an argument, not a closed-over constant: XLA would constant-fold the whole network
+    def read(params, sequence, key):
         posts, _ = model.observe(params, sequence, key)  # HRSSM: no mask, the online branch on clean frames
         feats = features(posts)
         return feats, symlog_two_hot_mean(model.reward.apply(params["reward"], feats))
 
     def run(data: Episodes):
-        parts = [read(episode_data.as_sequence(_padded(data.select(slice(i, i + CHUNK)))), jax.random.PRNGKey(seed + i))
-                 for i in range(0, data.num_episodes, CHUNK)]
+        chunks = (_padded(data.select(slice(i, i + CHUNK))) for i in range(0, data.num_episodes, CHUNK))
+        parts = [read(params, episode_data.as_sequence(chunk), jax.random.PRNGKey(seed + i * CHUNK))
+                 for i, chunk in enumerate(chunks)]
         feats, rewards = (np.concatenate([np.swapaxes(np.asarray(p[k]), 0, 1) for p in parts]) for k in (0, 1))
         return feats[:data.num_episodes], rewards[:data.num_episodes]
 
