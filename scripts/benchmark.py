@@ -38,7 +38,7 @@ class BenchmarkArgs:
 
     suite: Annotated[str, tyro.conf.Positional] = "smoke"
     """Suite name: smoke, ppo, mujoco, ppo-speed, sac-speed, kernels, pomdp, pomdp-speed, h2o, h2o-speed,
-    hybrid, moorl-speed, worldmodels-speed, nha (scripts/benchmarks/)."""
+    hybrid, moorl-speed, worldmodels, worldmodels-speed, nha, nha-mpc (scripts/benchmarks/)."""
     out_dir: str | None = None
     """Report directory, a new one per invocation; default reports/SUITE__TIME. One with a report is refused."""
     quick: bool = False

@@ -35,6 +35,7 @@ SUITES: dict[str, Any] = {
     "metra": "scripts.benchmarks.metra",
     "metra-speed": "scripts.benchmarks.metra_speed",
     "worldmodels-speed": "scripts.benchmarks.worldmodels_speed",
+    "worldmodels": "scripts.benchmarks.worldmodels",
     "nha": "scripts.benchmarks.nha",
     "nha-mpc": "scripts.benchmarks.nha_mpc",
 }
