@@ -74,6 +74,10 @@ AGENTS: dict[str, AgentEntry] = {
                         "METRA, unsupervised skill discovery (no env reward): SAC on [obs, skill] rewarded by a "
                         "temporal-distance representation; --method diayn is the DIAYN baseline",
                         env_preset_path="agents.metra:env_preset"),
+    "dreamer": AgentEntry("dreamer", "agents.dreamer:DreamerConfig", "agents.dreamer:Dreamer", OFF_POLICY,
+                          "Dreamer, an actor-critic in the imagination of a world model learned from pixels: "
+                          "--world-model hrssm (HRSSM, no decoder) or rssm (pixel decoder); image envs "
+                          "(pixels:...), continuous actions"),
 }
 
 

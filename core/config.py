@@ -20,11 +20,13 @@ class RunConfig:
     """Agent: sac (Soft Actor-Critic), ppo (PPO, optionally recurrent), icrl (in-context RL, S5 memory), cql
     (Conservative Q-Learning, offline from --dataset), h2o (hybrid: --dataset from the real system, --env a
     simulator), moorl (hybrid: Reptile meta step across --dataset and the online replay), sac-mix (SAC on half
-    --dataset, half online batches), hnpg (hybrid natural policy gradient with --dataset in its critic) or metra
-    (unsupervised skill discovery; --method diayn for DIAYN)."""
+    --dataset, half online batches), hnpg (hybrid natural policy gradient with --dataset in its critic), metra
+    (unsupervised skill discovery; --method diayn for DIAYN) or dreamer (actor-critic in a world model's
+    imagination, from pixels; --world-model hrssm|rssm)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring,
-    pomdp:RepeatPreviousEasy, or shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md)."""
+    pomdp:RepeatPreviousEasy, shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md), or
+    pixels:pendulum_swingup?distractor=shapes (image observations with distractors, docs/pixels.md)."""
     eval_env: Annotated[str | None, optional(text)] = None
     """Environment the evaluations run in (same syntax as --env); default: --env, or for a shift: simulator its
     unshifted base env (the real system)."""

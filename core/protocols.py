@@ -86,6 +86,11 @@ class OffPolicyAgent(Protocol):
         """Acting with a carry (`first` marks episode starts) -> (carry, action, extras to store)."""
         return carry, self.act(state, obs, key, deterministic), {}
 
+    def carry_with_action(self, carry: Any, action: jax.Array) -> Any:
+        """The acting carry once `action` (agent units, `[B, ...]`) is the one taken: the loop calls it after
+        `act_with_carry`, with a uniform random action during the warm-up. Default: the carry unchanged."""
+        return carry
+
     def transition_extras(self) -> dict:
         """Example values (one row) of the extras `act_with_carry` returns, so the replay has room for them."""
         return {}

@@ -2,6 +2,8 @@
 
 Three pieces, each a handful of jit-able functions:
 - a flat transition buffer (`init`, `add`, `sample`), circular, for off-policy agents;
+- per-env windows of a flat buffer (`env_window_sample`): a loop that adds one row per env per step keeps each
+  env's transitions at a fixed stride, so consecutive steps of one env can be drawn without a second buffer;
 - a sequence buffer that stores time-major trajectories `[capacity, num_envs, ...]` with episode-start flags and
   samples fixed-length windows, for recurrent agents and world models;
 - a mixer that samples several buffers by ratio (offline data + online data) into one batch.
@@ -77,6 +79,35 @@ def from_arrays(data: PyTree) -> ReplayState:
     return ReplayState(data, jnp.zeros((), jnp.int32), jnp.asarray(n, jnp.int32), n)
 
 
+# --- windows of one env in a flat buffer ------------------------------------------------------------------
+
+
+def can_sample_windows(state: ReplayState, length: int, num_envs: int) -> jax.Array:
+    """Whether every env has `length` written steps in a flat buffer filled `num_envs` rows at a time."""
+    return state.size >= length * num_envs
+
+
+def env_window_sample(state: ReplayState, key: jax.Array, batch_size: int, length: int, num_envs: int) -> PyTree:
+    """`batch_size` windows of `length` consecutive steps of one env each, time-major `[length, batch, ...]`, from
+    a flat buffer that `add` fills `num_envs` rows at a time, one per env in env order (as the off-policy loop
+    does): env e's k-th step is row (k num_envs + e) mod capacity.
+
+    The capacity must be a multiple of `num_envs`, so the stride survives the wrap-around. Windows never straddle
+    the write head, provided `can_sample_windows(state, length, num_envs)` holds (the caller checks it). The
+    first step of each window is marked `first`, as in `sequence_sample`.
+    """
+    if state.capacity % num_envs:
+        raise ValueError(f"replay capacity {state.capacity} is not a multiple of {num_envs} envs")
+    time_key, env_key = jax.random.split(key)
+    steps, capacity_steps = state.size // num_envs, state.capacity // num_envs
+    oldest = jnp.where(state.size == state.capacity, state.position // num_envs, 0)
+    offsets = jax.random.randint(time_key, (batch_size,), 0, jnp.maximum(steps - length + 1, 1))
+    envs = jax.random.randint(env_key, (batch_size,), 0, num_envs)
+    times = (oldest + offsets[None, :] + jnp.arange(length)[:, None]) % capacity_steps  # [length, batch]
+    windows = jax.tree.map(lambda buf: buf[times * num_envs + envs[None, :]], state.data)
+    return _mark_first(windows)
+
+
 # --- sequences ---------------------------------------------------------------------------------------------
 
 
@@ -119,6 +150,11 @@ def sequence_sample(state: SequenceState, key: jax.Array, batch_size: int, lengt
     envs = jax.random.randint(env_key, (batch_size,), 0, num_envs)
     times = (starts[None, :] + jnp.arange(length)[:, None]) % state.capacity  # [length, batch]
     windows = jax.tree.map(lambda buf: buf[times, envs[None, :]], state.data)
+    return _mark_first(windows)
+
+
+def _mark_first(windows: PyTree) -> PyTree:
+    """Windows `[length, batch, ...]` with their first step marked `first`: recurrent state starts fresh there."""
     first = windows["first"].at[0].set(True)
     if isinstance(windows, dict):
         return {**windows, "first": first}

@@ -64,6 +64,15 @@ def sample(state: replay.SequenceState, key: jax.Array, batch_size: int, length:
     return to_dreamer_layout(replay.sequence_sample(state, key, batch_size, length), num_actions)
 
 
+def sample_env_windows(state: replay.ReplayState, key: jax.Array, batch_size: int, length: int, num_envs: int,
+                       num_actions: int | None = None) -> DreamerSequence:
+    """`batch_size` Dreamer sequences of `length` steps from the off-policy loop's flat replay of `Transition`s,
+    which holds `num_envs` rows per step (`replay.env_window_sample`); the caller checks
+    `replay.can_sample_windows(state, length, num_envs)` first."""
+    windows = replay.env_window_sample(state, key, batch_size, length, num_envs)
+    return to_dreamer_layout(windows, num_actions)
+
+
 def _as_vector(action: jax.Array, num_actions: int | None) -> jax.Array:
     if num_actions is not None:
         return jax.nn.one_hot(action, num_actions, dtype=jnp.float32)

@@ -144,22 +144,30 @@ class RSSM:
         log_probs = self.log_probs(self._apply(params, RSSMNet.posterior_logits, deter, embed))
         return Latent(deter, sample_one_hot(log_probs, key), log_probs)
 
+    def observe_step(self, params: dict, prev: Latent, action: jax.Array, embed: jax.Array, first: jax.Array,
+                     key: jax.Array) -> tuple[Latent, Latent]:
+        """One step of `observe` for a batch `[B]`: where `first`, the previous state becomes the initial one and
+        the action zero; then the prior from (prev, action) and the posterior of `embed` -> (posterior, prior).
+        An agent acting one frame at a time calls this, so its state is the training scan's."""
+        initial = self.initial(params, first.shape)
+        prev = jax.tree.map(lambda a, b: jnp.where(_expand(first, a), a, b), initial, prev)
+        action = jnp.where(first[:, None], 0.0, action.astype(jnp.float32))
+        prior_key, post_key = jax.random.split(key)
+        prior = self.prior_step(params, prev, action, prior_key)
+        return self.posterior(params, prior.deter, embed, post_key), prior
+
     def observe(self, params: dict, embeds: jax.Array, actions: jax.Array, firsts: jax.Array,
                 key: jax.Array) -> tuple[Latent, Latent]:
-        """Posteriors and priors `[T, B]` of a time-major sequence, one `lax.scan` over T."""
-        initial = self.initial(params, firsts.shape[1:])
+        """Posteriors and priors `[T, B]` of a time-major sequence, one `lax.scan` of `observe_step` over T.
+        `key` is one key, split into T step keys, or the `[T]` step keys themselves."""
 
         def step(prev, inputs):
-            embed, action, first, step_key = inputs
-            prev = jax.tree.map(lambda a, b: jnp.where(_expand(first, a), a, b), initial, prev)
-            action = jnp.where(first[:, None], 0.0, action)
-            prior_key, post_key = jax.random.split(step_key)
-            prior = self.prior_step(params, prev, action, prior_key)
-            post = self.posterior(params, prior.deter, embed, post_key)
+            post, prior = self.observe_step(params, prev, *inputs)
             return post, (post, prior)
 
-        keys = jax.random.split(key, firsts.shape[0])
-        _, (posts, priors) = jax.lax.scan(step, initial, (embeds, actions.astype(jnp.float32), firsts, keys))
+        keys = key if _is_key_array(key) else jax.random.split(key, firsts.shape[0])
+        initial = self.initial(params, firsts.shape[1:])
+        _, (posts, priors) = jax.lax.scan(step, initial, (actions.astype(jnp.float32), embeds, firsts, keys))
         return posts, priors
 
     def imagine(self, params: dict, start: Latent, policy: Policy, key: jax.Array,
@@ -189,6 +197,12 @@ class RSSM:
         rep = categorical_kl(posts.log_probs, sg(priors.log_probs))
         loss = c.kl_dyn * jnp.maximum(c.free_nats, dyn) + c.kl_rep * jnp.maximum(c.free_nats, rep)
         return loss, {"kl": jnp.mean(dyn)}
+
+
+def _is_key_array(key: jax.Array) -> bool:
+    """Whether `key` is a `[T]` array of keys rather than one key (typed keys, or legacy uint32 `[2]` ones)."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    return key.ndim == (1 if typed else 2)
 
 
 def _expand(flags: jax.Array, like: jax.Array) -> jax.Array:

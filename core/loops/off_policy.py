@@ -11,6 +11,8 @@ One loop with hooks (core/protocols.py `OffPolicyAgent`), whose defaults are SAC
 - **pretrain phase**: `agent.pretrain_updates()` gradient updates before the first env step (an offline agent:
   the whole run); its progress is a counter in the carry, so a resumed run continues in the right phase;
 - **acting with a carry** (`agent.act_with_carry`, reset where `first`), through the collector of core/rollout;
+  `agent.carry_with_action(carry, action)` then sees the action actually taken (a warm-up random one), for a
+  carry that remembers the previous action (Dreamer's);
 - **`agent.wrap_env`**, applied to the training and the evaluation env, and a separate evaluation env;
 - **data-derived state**: `agent.init_with_data(key, static)` and `agent.replay_capacity(static)`, for an agent
   whose learner constants or online buffer size depend on its dataset;
@@ -260,12 +262,13 @@ class OffPolicyLoop:
 
 
 def _behaviour(agent, params, carry, obs, first, key):
-    """Uniform random actions until `learning_starts` env steps, the agent's stochastic policy after."""
+    """Uniform random actions until `learning_starts` env steps, the agent's stochastic policy after; the carry
+    is told the action taken (`agent.carry_with_action`)."""
     agent_state, env_steps = params
     carry, policy_action, extras = agent.act_with_carry(agent_state, carry, obs, first, key)
     random_action = jax.random.uniform(key, (obs.shape[0], *agent.spec.action_space.shape), minval=-1, maxval=1)
     action = jnp.where(env_steps < agent.config.learning_starts, random_action, policy_action)
-    return carry, action, extras
+    return agent.carry_with_action(carry, action), action, extras
 
 
 def _updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int):
@@ -297,8 +300,10 @@ def _learn(agent, carry: OffPolicyCarry, static: dict) -> tuple[OffPolicyCarry, 
 
 
 def _gated_updates(agent, agent_state, buffers: Buffers, key: jax.Array, count: int, ready: jax.Array):
-    """`_updates` where `ready`, else the state unchanged and zero metrics of the same structure."""
-    updates = lambda state, key: _updates(agent, state, buffers, key, count)
+    """`_updates` where `ready`, else the state unchanged and zero metrics of the same structure. The updates
+    are a nested jit so that they are traced once for both the metrics' shapes and the `cond` (a world-model
+    agent's update takes seconds to trace); it is inlined into the chunk's one compiled program."""
+    updates = jax.jit(lambda state, key: _updates(agent, state, buffers, key, count))
     metric_shapes = jax.eval_shape(updates, agent_state, key)[1]
     skip = lambda state, _: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
     return jax.lax.cond(ready, updates, skip, agent_state, key)

@@ -35,7 +35,7 @@ ON_POLICY_CASES = [  # (agent, memory, layers, env)
     ("ppo", "gru", 2, "pomdp:RepeatPreviousEasy"),
     ("icrl", "s5", 1, "pomdp:ProjectedCartPole?trials=2"),
     ("ppo", "s5", 2, "pomdp:meta?base=jax:CartPole-v1&trials=2"),
-    ("ppo", "s4d", 1, "jax:Pendulum-v1"),
+    ("ppo", "s4d", 1, "pixels:pendulum_swingup?size=16&max_episode_steps=8"),  # PPO's CNN on uint8 frames
     ("ppo", "s4d", 2, "gym:Pendulum-v1"),
     ("ppo", "selective", 1, "brax:fast?episode_length=16"),
     ("icrl", "selective", 2, "jax:CartPole-v1"),
@@ -102,7 +102,8 @@ def test_cql_trains_through_the_cli_from_a_dataset(tmp_path):
 # Agents and families whose CLI run (end to end, resumed) has a test file of its own.
 COVERED_ELSEWHERE = {"h2o": "tests/agents/test_h2o_cli.py", "shift": "tests/agents/test_h2o_cli.py",
                      "moorl": "tests/agents/test_moorl_cli.py", "sac-mix": "tests/agents/test_moorl_cli.py",
-                     "hnpg": "tests/agents/test_hnpg.py", "metra": "tests/agents/test_metra_cli.py"}
+                     "hnpg": "tests/agents/test_hnpg.py", "metra": "tests/agents/test_metra_cli.py",
+                     "dreamer": "tests/agents/test_dreamer_cli.py"}
 
 
 def test_the_matrix_covers_every_agent_memory_and_family():
