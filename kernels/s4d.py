@@ -24,7 +24,7 @@ import numpy as np
 
 from kernels import blocks
 from kernels.cell import step_via_scan
-from kernels.recurrence import complex_pair_recurrence, default_method, linear_recurrence
+from kernels.recurrence import complex_pair_recurrence, default_method, largest_divisor_at_most, linear_recurrence
 
 INITS = ("lin", "inv", "real")
 MODES = ("recurrent", "conv")
@@ -107,7 +107,7 @@ class S4DCell:
         per-step ones. Resets cut the convolution's taps and the free response where they fall.
         """
         length = z.shape[0]
-        chunk = _largest_divisor_at_most(length, self.chunk_size)
+        chunk = largest_divisor_at_most(length, self.chunk_size)
         a, _, b_bar = self.discretise(params["ssm"])
         c = jax.lax.complex(params["C"][..., 0], params["C"][..., 1])
         step_a = a * jnp.exp(params["ssm"]["log_step"])[:, None]  # powers A_bar^p = exp(p Delta A), evaluated directly
@@ -140,7 +140,7 @@ class S4DCell:
         """S_c = (1 - r_c) decay S_{c-1} + injected_c over the chunks, S_{-1} = carry; [C, B..., H, N/2]."""
         method = default_method() if self.method == "auto" else self.method
         if method != "sequential":
-            return linear_recurrence(decay, injected, chunk_resets, carry, method=method)
+            return linear_recurrence(decay, injected, chunk_resets[..., None], carry, method=method)
         shape = injected.shape
         flat = lambda x: x.reshape(x.shape[: x.ndim - 2] + (-1,))
         pairs = lambda x: jnp.concatenate([flat(x.real), flat(x.imag)], axis=-1)
@@ -176,11 +176,6 @@ def _initial_eigenvalues(kind: str, num_modes: int) -> tuple[np.ndarray, np.ndar
         size = 2 * num_modes
         return np.full(num_modes, -0.5), size / np.pi * (size / (2 * n + 1) - 1)
     return -(n + 1.0), np.zeros(num_modes)
-
-
-def _largest_divisor_at_most(length: int, limit: int) -> int:
-    """The chunk length: the largest divisor of T not above `limit` (1 for a prime T: then plain steps)."""
-    return max(d for d in range(1, min(length, max(limit, 1)) + 1) if length % d == 0)
 
 
 def _chunk_convolution(taps: jax.Array, z: jax.Array, seen: jax.Array) -> jax.Array:

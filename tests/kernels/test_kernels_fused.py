@@ -1,6 +1,6 @@
-"""The S4D and selective layers never form their per-step states ([T, B, H, N/2] or [T, B, D, N]); here their
-outputs, final carries and gradients are checked against a plain per-step recurrence that does, on small cases
-with resets, a carried-in state, and the carry handed on between two halves of a sequence."""
+"""S4D never forms its per-step states ([T, B, H, N/2]) and the selective layer forms its [T, B, D, N] ones a
+chunk at a time; here their outputs, final carries and gradients are checked against a plain per-step recurrence,
+on small cases with resets, a carried-in state, and the carry handed on between two halves of a sequence."""
 
 import jax
 import jax.numpy as jnp
@@ -54,13 +54,13 @@ def selective_reference(cell, params, carry, xs, resets):
 
 CASES = {
     "s4d": (dict(hidden_size=4, num_modes=3, chunk_size=4), s4d_reference),
-    "selective": (dict(hidden_size=4, state_size=3, expand=2), selective_reference),
+    "selective": (dict(hidden_size=4, state_size=3, expand=2, chunk_size=4), selective_reference),
 }
 
 
-def make_case(name: str, length: int, batch: int = 3):
+def make_case(name: str, length: int, batch: int = 3, **overrides):
     options, reference = CASES[name]
-    cell = kernels.make_memory(name, **options)
+    cell = kernels.make_memory(name, **options, **overrides)
     params = cell.init(jax.random.PRNGKey(0), 4)
     if name == "s4d":
         params["ssm"]["log_step"] = jnp.log(jnp.array([0.05, 0.2, 0.5, 1.0]))  # decays slow enough to matter
@@ -83,6 +83,13 @@ def assert_close(a, b, tol=2e-5):
 @pytest.mark.parametrize("length", [24, 13, 1])  # 13 is prime: chunks of one step
 def test_layer_equals_per_step_reference(name, length):
     cell, params, carry, xs, resets, reference = make_case(name, length)
+    assert_close(cell.scan(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_parallel_method_equals_per_step_reference(name):
+    """The associative scan (what accelerators use) over S4D's chunk ends or the selective layer's chunks."""
+    cell, params, carry, xs, resets, reference = make_case(name, 24, method="parallel")
     assert_close(cell.scan(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
 
 
