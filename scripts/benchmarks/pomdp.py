@@ -195,7 +195,8 @@ def paper_table(results: dict, plan: Plan) -> str:
         for env_name in plan.envs:
             mean, std = results[memory, env_name]["mmer"]
             paper = PAPER_MMER.get(memory, {}).get(env_name)
-            cells.append(f"{mean:+.2f} ± {std:.2f} (paper {paper:+.2f})" if paper is not None else f"{mean:+.2f} ± {std:.2f}")
+            ours = f"{mean:+.2f} ± {std:.2f}"
+            cells.append(f"{ours} (paper {paper:+.2f})" if paper is not None else ours)
         lines.append(f"| {memory} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -11,7 +11,6 @@ import kernels
 from kernels import blocks
 
 
-
 def s4d_reference(cell, params, carry, xs, resets):
     """The S4D layer as a step-by-step complex recurrence: x_t = (1 - r_t) A_bar x_{t-1} + B_bar u_t."""
     _, a_bar, b_bar = cell.discretise(params["ssm"])
@@ -40,7 +39,8 @@ def selective_reference(cell, params, carry, xs, resets):
 
         def step(h, inputs):
             dt_t, x_t, b, c, r_t = inputs
-            h = jnp.where(r_t[..., None, None], 0, jnp.exp(dt_t[..., None] * a) * h) + (dt_t * x_t)[..., None] * b[..., None, :]
+            decayed = jnp.where(r_t[..., None, None], 0, jnp.exp(dt_t[..., None] * a) * h)
+            h = decayed + (dt_t * x_t)[..., None] * b[..., None, :]
             return h, jnp.einsum("...dn,...n->...d", h, c) + params["ssm"]["D"] * x_t
 
         state, y = jax.lax.scan(step, state, (dt, x, b_t, c_t, resets))
