@@ -99,6 +99,11 @@ def linear_recurrence(
     return _chunked(a_masked, b, chunk_size)
 
 
+def largest_divisor_at_most(length: int, limit: int) -> int:
+    """A chunk length for a sequence of `length` steps: its largest divisor not above `limit` (1 for a prime)."""
+    return max(d for d in range(1, min(length, max(limit, 1)) + 1) if length % d == 0)
+
+
 def _broadcast(shape_a, shape_b):
     try:
         return jnp.broadcast_shapes(shape_a, shape_b)

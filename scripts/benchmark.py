@@ -54,6 +54,22 @@ class BenchmarkArgs:
     and reports ours, theirs and ours/theirs for every number."""
     repeats: int = 2
     """With --against: runs of the suite in each tree (ours, theirs, ours, theirs, ...); medians over them."""
+    paper: bool = False
+    """pomdp only: the S5 paper's budget (S5 and GRU, 15M env steps per seed, 8 seeds, the paper's PPO update),
+    MMER beside the paper's table; --quick takes a fifth of the steps."""
+    cpu_preset: bool = False
+    """pomdp --paper only: train with the `icrl` CPU preset's network and update instead of the paper's."""
+    envs: tuple[str, ...] | None = None
+    """pomdp only: the POPGym Hard envs to train (default all five of the paper's table), e.g. RepeatPreviousHard."""
+    memories: tuple[str, ...] | None = None
+    """pomdp only: the memories to train (default every one; with --paper s5 and gru)."""
+    seeds: int | None = None
+    """pomdp only: seeds per (memory, env) cell, trained at once under vmap (default 3; with --paper 8)."""
+
+
+# Options only some suites take, and the suites that take them.
+SUITE_OPTIONS = {"paper": ("pomdp",), "cpu_preset": ("pomdp",), "envs": ("pomdp",), "memories": ("pomdp",),
+                 "seeds": ("pomdp",)}
 
 
 class BenchmarkArgsError(ValueError):
@@ -75,14 +91,33 @@ def main(argv: list[str] | None = None) -> Path:
         from scripts.benchmarks.against import compare
 
         return compare(args.suite, args.against, out_dir, args.quick, args.repeats, args.overwrite)
-    prepare_out_dir(out_dir, args.overwrite, args.resume)
+    extra = suite_options(args)
     suite = load_suite(args.suite)
+    check = getattr(sys.modules[suite.__module__], "check_options", None)
+    if check is not None:  # bad suite options are refused before the report directory is touched
+        check(args.quick, **extra)
+    prepare_out_dir(out_dir, args.overwrite, args.resume)
     start = time.perf_counter()
-    result = as_result(suite(out_dir, args.quick))
+    result = as_result(suite(out_dir, args.quick, **extra))
     report = write_report(args.suite, out_dir, result, time.perf_counter() - start)
     print(result.body)
     print(f"report: {report}")
     return report
+
+
+def suite_options(args: BenchmarkArgs) -> dict:
+    """The suite-specific options given (not at their defaults), refused for a suite that does not take them."""
+    given = {name: getattr(args, name) for name in SUITE_OPTIONS if getattr(args, name) is not None
+             and getattr(args, name) is not False}
+    for name in given:
+        if args.suite not in SUITE_OPTIONS[name]:
+            flag = "--" + name.replace("_", "-")
+            raise BenchmarkArgsError(f"{flag} applies to the {' / '.join(SUITE_OPTIONS[name])} suite only, not "
+                                     f"{args.suite!r}")
+    if given and args.against is not None:
+        raise BenchmarkArgsError("--against runs a suite at its own defaults: it does not take " +
+                                 ", ".join("--" + n.replace("_", "-") for n in given))
+    return given
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -8,8 +8,9 @@ elements/s forward and forward+backward per method, and the fraction of the memo
 same process by a large array copy. Minimal traffic per element: forward 2s (read b, write x), backward
 4s more, s = 8 bytes for complex64. `auto` is reported as the method it resolves to.
 
-Part 2: forward+backward (grad of a loss w.r.t. params and inputs) of one S5, selective, GRU and LSTM layer of
-width 256 at T = 1024 and 8192, B = 8, as tokens/s and as time ratios to the GRU; first-call compile time too.
+Part 2: forward+backward (grad of a loss w.r.t. params and inputs) of one S5, S4D, selective, GRU and LSTM layer
+(S4D and selective also as computed before their chunked kernels) of width 256 at T = 1024 and 8192, B = 8, as
+tokens/s and as time ratios to the GRU; first-call compile time too.
 
 Timing: time.perf_counter around block_until_ready, warm-up (compile) excluded, median of a few repeats.
 """
@@ -36,13 +37,18 @@ FORWARD_BYTES = 2 * COMPLEX_BYTES  # read b, write x
 FORWARD_BACKWARD_BYTES = FORWARD_BYTES + 4 * COMPLEX_BYTES
 RECURRENCE_BATCH, RECURRENCE_STATES = 8, 64
 LAYER_WIDTH, LAYER_BATCH = 256, 8
-LAYERS = {
-    "s5": dict(hidden_size=LAYER_WIDTH, ssm_size=2 * 128),
-    # expand=1, N=8 keeps the materialised [T, B, D, N] decay/input arrays at 0.5 GB for T=8192 on this machine.
-    "selective": dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1),
-    "gru": dict(hidden_size=LAYER_WIDTH),
-    "lstm": dict(hidden_size=LAYER_WIDTH),
-}
+# Rows are (label, memory, options). The "(before)" rows form every per-step state of the sequence, as S4D and the
+# selective layer did before their chunked kernels: S4D in chunks of one step, selective in one chunk of T.
+LAYERS = (
+    ("s5", "s5", dict(hidden_size=LAYER_WIDTH, ssm_size=2 * 128)),
+    ("s4d", "s4d", dict(hidden_size=LAYER_WIDTH, num_modes=8)),
+    ("s4d (before)", "s4d", dict(hidden_size=LAYER_WIDTH, num_modes=8, chunk_size=1)),
+    # N/2 = 8 and (selective) expand=1, N=8 keep the "before" rows' per-step arrays at 0.5-1 GB for T=8192.
+    ("selective", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1)),
+    ("selective (before)", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1, chunk_size=1 << 20)),
+    ("gru", "gru", dict(hidden_size=LAYER_WIDTH)),
+    ("lstm", "lstm", dict(hidden_size=LAYER_WIDTH)),
+)
 
 
 def measure_bandwidth(repeats: int) -> float:
@@ -87,8 +93,8 @@ def bench_layers(length: int, repeats: int) -> list[dict]:
     xs = jax.random.normal(jax.random.PRNGKey(1), (length, LAYER_BATCH, LAYER_WIDTH))
     resets = jax.random.bernoulli(jax.random.PRNGKey(2), 0.01, (length, LAYER_BATCH))
     rows = []
-    for name, options in LAYERS.items():
-        cell = kernels.make_memory(name, **options)
+    for name, memory, options in LAYERS:
+        cell = kernels.make_memory(memory, **options)
         params = cell.init(jax.random.PRNGKey(0), LAYER_WIDTH)
         carry = cell.initialize_carry((LAYER_BATCH,))
 
@@ -147,7 +153,8 @@ def format_table(rows: list[dict]) -> str:
                          f" | {r['copy_bandwidth_GBps']:.2f} | {r['fwdbwd_compile_s']:.2f} |")
     lines += [
         "",
-        f"one layer, width {LAYER_WIDTH}, B={LAYER_BATCH}, forward+backward (S5: P=128; selective: N=8, expand 1)",
+        f"one layer, width {LAYER_WIDTH}, B={LAYER_BATCH}, forward+backward (S5: P=128; S4D: N/2=8; selective: N=8, "
+        "expand 1; (before): every per-step state formed, as before the chunked kernels)",
         "",
         "| T | layer | fwd+bwd ms | tokens/s | time / GRU | speed-up over GRU | first call - median, s |",
         "|---|---|---|---|---|---|---|",

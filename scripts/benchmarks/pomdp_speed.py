@@ -5,11 +5,16 @@ preset's (4 epochs x 4 minibatches of 8). Env steps/s and compile time, as ratio
 The update decides the winner on a CPU: a GRU pays its 256 sequential steps per minibatch whatever the
 minibatch's width, while S5's matmuls cost per token, so more, narrower minibatches favour S5.
 
+A second table runs every memory (S5, GRU, S4D, selective) at the `icrl` CPU preset, with S4D and the selective
+layer also as they were computed before their chunked kernels (every per-step state formed), as time per env step
+relative to S5.
+
     python scripts/benchmark.py pomdp-speed [--out-dir DIR] [--quick] [--overwrite]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -19,7 +24,7 @@ if __package__ in (None, ""):  # run as a file: the repo root replaces this fold
 import jax  # noqa: E402
 
 import envs  # noqa: E402
-from agents.icrl import paper_config  # noqa: E402
+from agents.icrl import ICRLConfig, paper_config  # noqa: E402
 from kernels.recurrence import default_method  # noqa: E402
 from scripts.benchmarks.ppo_speed import compile_train  # noqa: E402
 from scripts.benchmarks.report import SuiteResult  # noqa: E402
@@ -74,6 +79,31 @@ def paper_network(quick: bool) -> list[dict]:
     return rows
 
 
+# The CPU preset's memories side by side; "before" rows run the same layer with its states formed for the whole
+# sequence (S4D chunks of one step: every per-step state; selective: one chunk of T), as it was computed before
+# the chunked kernels, so that before and after are measured in one run.
+PRESET_MEMORIES = {
+    "s5": ("s5", ()),
+    "gru": ("gru", ()),
+    "s4d": ("s4d", ()),
+    "s4d, per-step states (before)": ("s4d", ("chunk_size=1",)),
+    "selective": ("selective", ()),
+    "selective, one chunk of T (before)": ("selective", ("chunk_size=1024",)),
+}
+
+
+def preset_memories(quick: bool) -> list[dict]:
+    """PPO env steps/s of every memory at the `icrl` CPU preset (2 layers of width 64, 32 envs x 128 steps),
+    with each row's time per env step as a multiple of S5's (`time_vs_s5`)."""
+    configs = {label: dataclasses.replace(ICRLConfig(), memory=memory, memory_options=options)
+               for label, (memory, options) in PRESET_MEMORIES.items()}
+    rows = speed_rows(configs, "pomdp:RepeatPreviousHard", 2 if quick else 4, rounds=1 if quick else 3)
+    s5 = next(row for row in rows if row["config"] == "s5")
+    for row in rows:
+        row["time_vs_s5"] = round(s5["steps_per_second"] / row["steps_per_second"], 2)
+    return rows
+
+
 def speed_table(rows: list[dict]) -> str:
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
@@ -85,9 +115,14 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
     """The `pomdp-speed` suite: the paper's S5 network vs one GRU / LSTM layer of 256."""
     device = jax.devices()[0].device_kind
     speed = paper_network(quick)
+    preset = preset_memories(quick)
     markdown = (f"### Paper network, 32 envs x 256 steps, RepeatPreviousHard ({device}, recurrence "
-                f"{default_method()})\n\n" + speed_table(speed))
-    return SuiteResult(speed, markdown)
+                f"{default_method()})\n\n" + speed_table(speed) +
+                "\n### Every memory at the `icrl` CPU preset (2 layers of width 64; S4D N/2 = 32 modes per channel, "
+                "selective N = 16, expand 2), 32 envs x 128 steps, 4 epochs x 4 minibatches\n\n"
+                "`time_vs_s5`: time per env step as a multiple of S5's. The `(before)` rows form every per-step "
+                "state of the sequence, as these layers did before they ran in chunks.\n\n" + speed_table(preset))
+    return SuiteResult(speed + preset, markdown)
 
 
 if __name__ == "__main__":
