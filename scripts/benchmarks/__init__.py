@@ -15,6 +15,7 @@ import difflib
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,5 +98,6 @@ def _load_file(name: str, path: Path):
         raise UnknownSuiteError(f"suite {name!r}: file {path} ({SUITES_VARIABLE}) does not exist")
     spec = importlib.util.spec_from_file_location(f"hsrl_benchmark_suite_{name.replace('-', '_')}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: the CLI finds the suite's check_options through it
     spec.loader.exec_module(module)
     return module

@@ -40,7 +40,8 @@ ON_POLICY_CASES = [  # (agent, memory, layers, env)
     ("ppo", "selective", 1, "brax:fast?episode_length=16"),
     ("icrl", "selective", 2, "jax:CartPole-v1"),
 ]
-SAC_ENVS = ["pomdp:meta?base=jax:Pendulum-v1&trials=2"]  # SAC on a host env: tests/scripts/test_train_cli.py
+# SAC on a host env: tests/scripts/test_train_cli.py
+SAC_ENVS = ["pomdp:meta?base=jax:Pendulum-v1&trials=2", "hybrid:bouncing_ball_paddle?max_episode_steps=16"]
 # offline: 16 gradient steps on a dataset, evaluated on a host env (its learning: tests/agents/test_cql_learns.py)
 CQL = ["--hidden", "8", "--batch-size", "8", "--cql-samples", "2", "--log-every", "8"]
 
