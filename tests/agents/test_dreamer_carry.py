@@ -14,7 +14,6 @@ from agents.dreamer import Dreamer, DreamerConfig, lambda_returns
 from core import sequences
 from core.loops import off_policy
 from core.rollout import JaxCollector
-from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 
 ENV = "pixels:pendulum_swingup?size=16&max_episode_steps=50"
 TINY = dict(depth=4, deter=16, stoch=4, classes=4, units=16, batch_size=2, sequence_length=8, horizon=3,

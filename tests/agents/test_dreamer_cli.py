@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from scripts import train
-from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 from tests.agents.test_h2o_cli import assert_resumes_exactly
 
 ENV = "pixels:pendulum_swingup?size=16&max_episode_steps=40"  # the smallest frames: the quickest compile

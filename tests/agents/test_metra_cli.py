@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from scripts import evaluate, train
-from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 from tests.agents.test_h2o_cli import assert_resumes_exactly
 
 TINY = ["--hidden", "16", "16", "--batch-size", "16", "--num-envs", "2", "--learning-starts", "100",

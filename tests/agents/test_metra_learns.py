@@ -10,7 +10,6 @@ import pytest
 import envs
 from agents.metra import METRA, METRAConfig
 from core.loops.off_policy import OffPolicyLoop
-from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 
 EPOCHS = 40  # of 8 episodes x 50 steps, then 50 gradient steps: 16,000 env steps, 1,950 updates
 SMALL = {"hidden": (32, 32), "batch_size": 64, "learning_starts": 400, "buffer_size": 20_000, "actor_lr": 1e-3,

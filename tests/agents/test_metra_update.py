@@ -11,7 +11,6 @@ import envs
 from agents.metra import METRA, METRAConfig, env_preset
 from core.transitions import Transition
 from core.validation import ConfigError
-from tests.agents.metra_fixtures import quick_compiles  # noqa: F401  (autouse)
 
 TINY = {"hidden": (16, 16), "batch_size": 32, "learning_starts": 0, "buffer_size": 64}
 

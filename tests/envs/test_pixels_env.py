@@ -15,18 +15,6 @@ from core.transitions import check_fits, example, from_step
 from envs.pixels import TASKS
 from envs.pixels.scene import DEFAULT_COLOURS
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA's optimisation passes are most of the time of these tiny rollouts; the flag is not part of JAX's
-    in-memory cache keys, so those caches are cleared afterwards (as in tests/scripts/test_cli_matrix.py)."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
-    jax.clear_caches()
-
-
 # Every rollout runs 4 agent steps with a 3-step time limit, so each one also crosses an episode boundary.
 STEPS, BATCH, LIMIT = 4, 2, 3
 

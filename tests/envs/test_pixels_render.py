@@ -19,16 +19,6 @@ from envs.pixels.scene import DEFAULT_COLOURS, DETAIL_SHADE
 SIZE = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA's optimisation passes are most of the time of these tiny rollouts; the flag is not part of JAX's
-    in-memory cache keys, so those caches are cleared afterwards (as in tests/scripts/test_cli_matrix.py)."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
-    jax.clear_caches()
-
 
 @functools.cache
 def plain(task: str):

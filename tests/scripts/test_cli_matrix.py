@@ -10,7 +10,6 @@ import json
 import math
 from pathlib import Path
 
-import jax
 import numpy as np
 import pytest
 
@@ -45,19 +44,6 @@ SAC_ENVS = ["pomdp:meta?base=jax:Pendulum-v1&trials=2", "hybrid:bouncing_ball_pa
 # offline: 16 gradient steps on a dataset, evaluated on a host env (its learning: tests/agents/test_cql_learns.py)
 CQL = ["--hidden", "8", "--batch-size", "8", "--cql-samples", "2", "--log-every", "8"]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """These toy programs run for milliseconds; XLA's optimisation passes on them are most of a run's time.
-
-    The flag is not part of JAX's in-memory cache keys, so those caches are cleared afterwards: later tests in
-    this process must not pick up an unoptimised executable (the on-disk cache keys on it already).
-    """
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
-    jax.clear_caches()
 
 
 def _train(tmp_path, *args: str) -> dict:

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.worldmodels.wm_fixtures import ACTIONS, fixed_batch, quick_compiles, tiny_hrssm_config  # noqa: F401
+from tests.worldmodels.wm_fixtures import ACTIONS, fixed_batch, tiny_hrssm_config
 from worldmodels.hrssm import HRSSM, RAW_BRANCH, bisimulation_loss, bisimulation_target
 from worldmodels.networks import scale_images
 from worldmodels.rssm import RSSMNet, features

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.worldmodels.wm_fixtures import ACTIONS, quick_compiles, tiny_config  # noqa: F401  (autouse)
+from tests.worldmodels.wm_fixtures import ACTIONS, tiny_config
 from worldmodels.rssm import RSSM, Latent, features
 
 T, B, EMBED = 6, 2, 5

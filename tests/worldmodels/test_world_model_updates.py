@@ -4,13 +4,7 @@ lowers its loss on a fixed batch."""
 import jax
 import pytest
 
-from tests.worldmodels.wm_fixtures import (  # noqa: F401  (quick_compiles is autouse)
-    ACTIONS,
-    fixed_batch,
-    quick_compiles,
-    tiny_config,
-    tiny_hrssm_config,
-)
+from tests.worldmodels.wm_fixtures import ACTIONS, fixed_batch, tiny_config, tiny_hrssm_config
 from worldmodels.decoder_rssm import DecoderRSSM
 from worldmodels.hrssm import HRSSM
 

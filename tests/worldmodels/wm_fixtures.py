@@ -1,9 +1,7 @@
-"""Shared by the world-model tests: tiny configs, a fixed batch, and XLA's optimisation passes off while the
-tiny programs compile (compiling is most of their time on a CPU; see tests/agents/metra_fixtures.py)."""
+"""Shared by the world-model tests: tiny configs and a fixed batch."""
 
 import jax
 import jax.numpy as jnp
-import pytest
 
 from core.sequences import DreamerSequence
 from worldmodels.config import WorldModelConfig
@@ -31,12 +29,3 @@ def fixed_batch(seed: int = 0, length: int = 8, batch: int = 2, size: int = 16) 
     cont = jnp.ones((length, batch)).at[4, 0].set(0.0)  # sequence 0's first episode terminates at step 4
     image = jax.random.randint(image_key, (length, batch, size, size, 3), 0, 256).astype(jnp.uint8)
     return DreamerSequence(image, action, reward, cont, first)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
-    jax.clear_caches()
