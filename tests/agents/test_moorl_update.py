@@ -16,6 +16,10 @@ from core import replay
 from core.protocols import DATASET, Buffers
 from core.transitions import Transition
 
+# Bit-for-bit equality of two different programs holds once XLA has simplified both; its unoptimised lowering
+# can order the same float operations differently.
+pytestmark = pytest.mark.optimized
+
 SPEC = envs.make("jax:Pendulum-v1").spec
 SMALL = {"hidden": (16, 16), "batch_size": 8}
 
