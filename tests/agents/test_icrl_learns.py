@@ -19,6 +19,8 @@ from agents.ppo import PPO, make_train
 from core.loops.on_policy import evaluate_policy
 from tests.agents.test_icrl_exactness import check_scan_reproduces_acting
 
+pytestmark = pytest.mark.optimized  # 4 trainings of 150 iterations: the optimised programs run the file 30% faster
+
 TOTAL_STEPS = 614_400  # 150 iterations of 32 envs x 128 steps
 TINY = {"memory_size": 32, "memory_layers": 1, "encoder": (32,), "hidden": (32,), "lr": 1e-3}
 
