@@ -5,8 +5,8 @@ Most of the suite's time on a CPU is XLA compiling the same tiny trainings again
 and pytest-xdist workers and subprocess tests are separate processes). With the cache on disk, a program that
 was compiled once in this session, by any process, is loaded instead of compiled. What is left is compiling each
 program once: with most optimisations off that takes about half the time, and the toy sizes most tests run at
-are about as fast unoptimised. The learning tests, which run their programs for many steps, mark their module
-`pytestmark = pytest.mark.optimized` to compile as a user's run does.
+are about as fast unoptimised. A module whose programs run for many steps (a learning test), or that compares
+the bits of two programs, marks itself `pytestmark = pytest.mark.optimized` to compile as a user's run does.
 """
 
 import os
