@@ -9,8 +9,9 @@ wrapped as out = u + block(norm(u)). Per inner channel d and state n:
 
 The carry is (ssm state [B..., D, N], last conv_width-1 conv inputs [B..., conv_width-1, D]); a reset zeroes both,
 and inside `scan` inputs from before a reset are masked out of the conv window, so nothing leaks across episodes.
-The SSM runs in float32 whatever the weights' dtype. a, b and the states exist [L, B, D, N] at a time, for
-chunks of L steps (`_selective_ssm`).
+The SSM runs in float32 whatever the weights' dtype. With a sequential recurrence (the CPU default) it is one
+fused loop (`kernels.selective_scan`) whose per-step arrays never leave the loop body; otherwise a, b and the
+states are formed [L, B, D, N] at a time, for chunks of L steps, and run through `linear_recurrence`.
 
 Params: {"ssm": {"A_log", "dt_bias", "D"}, "in_proj", "conv", "x_proj", "dt_proj", "out_proj", <block params>}.
 """
@@ -26,7 +27,8 @@ import numpy as np
 
 from kernels import blocks
 from kernels.cell import step_via_scan
-from kernels.recurrence import largest_divisor_at_most, linear_recurrence
+from kernels.recurrence import default_method, largest_divisor_at_most, linear_recurrence
+from kernels.selective_scan import selective_scan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,8 @@ class SelectiveCell:
       method: back-end of the linear recurrence.
       chunk_size: L, the most steps whose [L, B..., D, N] states exist at once (the largest divisor of T up to
         it is used).
+      fused: with a sequential recurrence, run it as one fused loop (`kernels.selective_scan`); False forms a, b
+        and the states a chunk at a time, as the other back-ends do.
     """
 
     hidden_size: int = 64
@@ -56,6 +60,7 @@ class SelectiveCell:
     norm: bool = True
     method: str = "auto"
     chunk_size: int = 16
+    fused: bool = True
 
     @property
     def inner_size(self) -> int:
@@ -145,13 +150,7 @@ class SelectiveCell:
         return jnp.moveaxis(tail, 0, -2)
 
     def _selective_ssm(self, params, state, x, resets):
-        """x [T, B..., D] -> (y [T, B..., D], last state [B..., D, N]); everything in float32.
-
-        The recurrence runs in chunks of at most `chunk_size` steps under `jax.checkpoint`: a chunk's a, b and
-        states ([L, B..., D, N]) live only while it runs, and the backward pass recomputes them from the state
-        that entered the chunk. Forming them for the whole sequence, [T, B..., D, N], cost 3-4x more on a CPU,
-        where those arrays do not fit in cache; the arithmetic is the same, so the results are too.
-        """
+        """x [T, B..., D] -> (y [T, B..., D], last state [B..., D, N]); everything in float32."""
         x = x.astype(jnp.float32)
         n, r = self.state_size, self.rank
         ssm = params["ssm"]
@@ -159,9 +158,24 @@ class SelectiveCell:
         dt_low, b_t, c_t = projected[..., :r], projected[..., r : r + n], projected[..., r + n :]
         dt = jax.nn.softplus(dt_low @ params["dt_proj"]["kernel"] + ssm["dt_bias"])  # [T, B..., D]
         a = -jnp.exp(ssm["A_log"])  # [D, N]
+        flags = jnp.zeros(x.shape[:-1], bool) if resets is None else resets
+        method = default_method() if self.method == "auto" else self.method
+        if self.fused and method == "sequential":
+            y, last = selective_scan(dt, dt * x, b_t, c_t, a, flags, state, self.chunk_size)
+        else:
+            y, last = self._recurrence_in_chunks(method, a, state, dt, x, b_t, c_t, flags)
+        return y + ssm["D"] * x, last
+
+    def _recurrence_in_chunks(self, method, a, state, dt, x, b_t, c_t, resets):
+        """The SSM's recurrence through `linear_recurrence`, in chunks of at most `chunk_size` steps.
+
+        Each chunk runs under `jax.checkpoint`: its a, b and states ([L, B..., D, N]) live only while it runs,
+        and the backward pass recomputes them from the state that entered the chunk. Forming them for the whole
+        sequence, [T, B..., D, N], cost 3-4x more on a CPU, where those arrays do not fit in cache; the
+        arithmetic is the same, so the results are too.
+        """
         length = x.shape[0]
         chunk = largest_divisor_at_most(length, self.chunk_size)
-        flags = jnp.zeros(x.shape[:-1], bool) if resets is None else resets
         in_chunks = lambda v: v.reshape((length // chunk, chunk) + v.shape[1:])
 
         @jax.checkpoint
@@ -169,8 +183,8 @@ class SelectiveCell:
             dt_c, x_c, b_c, c_c, resets_c = inputs
             a_bar = jnp.exp(dt_c[..., None] * a)  # [L, B..., D, N]
             b_bar = (dt_c * x_c)[..., None] * b_c[..., None, :]
-            states = linear_recurrence(a_bar, b_bar, resets_c[..., None], h, method=self.method)
+            states = linear_recurrence(a_bar, b_bar, resets_c[..., None], h, method=method)
             return states[-1], jnp.einsum("...dn,...n->...d", states, c_c)
 
-        last, y = jax.lax.scan(run_chunk, state, tuple(map(in_chunks, (dt, x, b_t, c_t, flags))))
-        return y.reshape(x.shape) + ssm["D"] * x, last
+        last, y = jax.lax.scan(run_chunk, state, tuple(map(in_chunks, (dt, x, b_t, c_t, resets))))
+        return y.reshape(x.shape), last

@@ -6,8 +6,8 @@ The update decides the winner on a CPU: a GRU pays its 256 sequential steps per 
 minibatch's width, while S5's matmuls cost per token, so more, narrower minibatches favour S5.
 
 A second table runs every memory (S5, GRU, S4D, selective) at the `icrl` CPU preset, with S4D and the selective
-layer also as they were computed before their chunked kernels (every per-step state formed), as time per env step
-relative to S5.
+layer also as they were computed before their current kernels (`PRESET_MEMORIES`), as time per env step relative
+to S5.
 
     python scripts/benchmark.py pomdp-speed [--out-dir DIR] [--quick] [--overwrite]
 """
@@ -79,16 +79,18 @@ def paper_network(quick: bool) -> list[dict]:
     return rows
 
 
-# The CPU preset's memories side by side; "before" rows run the same layer with its states formed for the whole
-# sequence (S4D chunks of one step: every per-step state; selective: one chunk of T), as it was computed before
-# the chunked kernels, so that before and after are measured in one run.
+# The CPU preset's memories side by side; "before" rows run the same layer as it was computed before its current
+# kernel, so that before and after are measured in one run. S4D: chunks of one step (every per-step state formed).
+# Selective: its decays, inputs and states formed a chunk of 16 steps at a time (`fused=False`), the kernel the
+# fused loop replaced, and formed for the whole sequence at once (one chunk of T), the kernel before that.
 PRESET_MEMORIES = {
     "s5": ("s5", ()),
     "gru": ("gru", ()),
     "s4d": ("s4d", ()),
     "s4d, per-step states (before)": ("s4d", ("chunk_size=1",)),
     "selective": ("selective", ()),
-    "selective, one chunk of T (before)": ("selective", ("chunk_size=1024",)),
+    "selective, chunks of 16 steps (before)": ("selective", ("fused=False",)),
+    "selective, one chunk of T (before)": ("selective", ("fused=False", "chunk_size=1024")),
 }
 
 
@@ -120,8 +122,10 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
                 f"{default_method()})\n\n" + speed_table(speed) +
                 "\n### Every memory at the `icrl` CPU preset (2 layers of width 64; S4D N/2 = 32 modes per channel, "
                 "selective N = 16, expand 2), 32 envs x 128 steps, 4 epochs x 4 minibatches\n\n"
-                "`time_vs_s5`: time per env step as a multiple of S5's. The `(before)` rows form every per-step "
-                "state of the sequence, as these layers did before they ran in chunks.\n\n" + speed_table(preset))
+                "`time_vs_s5`: time per env step as a multiple of S5's. The `(before)` rows run the same layer as "
+                "it was computed before its current kernel: S4D forming every per-step state; the selective layer "
+                "forming its decays, inputs and states a chunk of 16 steps at a time (the kernel its fused loop "
+                "replaced) or for the whole sequence at once.\n\n" + speed_table(preset))
     return SuiteResult(speed + preset, markdown)
 
 
