@@ -9,6 +9,8 @@ from core.config import ConfigError
 from core.datasets import DatasetError
 from scripts import collect, train
 
+pytestmark = pytest.mark.optimized  # 2 trainings: the optimised programs run the file in 39 s instead of 61 s
+
 COLLECT = ["--env", "jax:Pendulum-v1", "--tier", "mini", "--size", "4000", "--sac-steps", "5000",
            "--snapshot-every", "1000", "--eval-episodes", "4", "--hidden", "64", "64", "--seed", "0",
            "--no-progress", "--format", "d4rl", "--kinds", "random", "medium", "expert", "medium-expert"]

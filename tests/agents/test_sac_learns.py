@@ -8,6 +8,8 @@ from core.config import RunConfig
 from core.loops.off_policy import OffPolicyLoop
 from core.run import train
 
+pytestmark = pytest.mark.optimized  # 2 trainings of 12k steps: optimised programs run the file in 55 s, not 71 s
+
 # Small networks and a high learning rate: swings the pendulum up within 12k steps on this CPU.
 PENDULUM_SAC = SACConfig(hidden=(64, 64), batch_size=128, buffer_size=20_000, learning_starts=1000,
                          actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
