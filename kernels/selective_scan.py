@@ -99,8 +99,7 @@ def _forward(chunk, dt, u, b, c, a, resets, h0):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _scan(chunk, dt, u, b, c, a, resets, h0):
-    y, last, _ = sequential_vmap(functools.partial(_forward, chunk))(dt, u, b, c, a, resets, h0)
-    return y, last
+    return _scan_fwd(chunk, dt, u, b, c, a, resets, h0)[0]
 
 
 def _scan_fwd(chunk, dt, u, b, c, a, resets, h0):
