@@ -78,6 +78,11 @@ AGENTS: dict[str, AgentEntry] = {
                           "Dreamer, an actor-critic in the imagination of a world model learned from pixels: "
                           "--world-model hrssm (HRSSM, no decoder) or rssm (pixel decoder); image envs "
                           "(pixels:...), continuous actions"),
+    "nha_control": AgentEntry("nha_control", "agents.nha_control.config:NHAControlConfig",
+                              "agents.nha_control.agent:NHAControl", "agents.nha_control.loop:NHAControlLoop",
+                              "control with neural hybrid automata: target selection on hybrid:unicycle_resources, "
+                              "CEM-MPC on a learned NHA on hybrid:bouncing_ball_paddle (--total-steps counts "
+                              "gradient steps)"),
 }
 
 

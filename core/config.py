@@ -21,8 +21,9 @@ class RunConfig:
     (Conservative Q-Learning, offline from --dataset), h2o (hybrid: --dataset from the real system, --env a
     simulator), moorl (hybrid: Reptile meta step across --dataset and the online replay), sac-mix (SAC on half
     --dataset, half online batches), hnpg (hybrid natural policy gradient with --dataset in its critic), metra
-    (unsupervised skill discovery; --method diayn for DIAYN) or dreamer (actor-critic in a world model's
-    imagination, from pixels; --world-model hrssm|rssm)."""
+    (unsupervised skill discovery; --method diayn for DIAYN), dreamer (actor-critic in a world model's
+    imagination, from pixels; --world-model hrssm|rssm) or nha_control (control with neural hybrid automata on
+    hybrid:unicycle_resources or hybrid:bouncing_ball_paddle)."""
     env: Annotated[str, text] = "jax:Pendulum-v1"
     """Environment as FAMILY:ID[?key=value&...], e.g. jax:CartPole-v1, gym:HalfCheetah-v5, brax:ant?backend=spring,
     pomdp:RepeatPreviousEasy, shift:HalfCheetah-v5?gravity=2.0 (a dynamics-shifted simulator, docs/shift.md), or

@@ -1,6 +1,7 @@
 """The `hybrid:` family: hybrid dynamical systems.
 
     hybrid:bouncing_ball_paddle        a steppable JaxEnv (control: the paddle's push every 0.1 s)
+    hybrid:unicycle_resources          a steppable JaxEnv (control: drive a unicycle to the nearest of 5 resources)
     hybrid:reno_tcp, hybrid:switching_linear, hybrid:bouncing_ball
                                        data generators, not steppable envs: `envs.make` refuses them with a line
                                        that says how to get their data
@@ -17,10 +18,11 @@ from envs.hybrid.bouncing_ball import BouncingBall
 from envs.hybrid.paddle import BouncingBallPaddle
 from envs.hybrid.reno_tcp import RenoTCP
 from envs.hybrid.switching_linear import SwitchingLinear
+from envs.hybrid.unicycle import UnicycleResources
 from envs.registry import EnvNotFoundError, not_found, register_family
 
 GENERATORS = {"reno_tcp": RenoTCP, "switching_linear": SwitchingLinear, "bouncing_ball": BouncingBall}
-ENVS = {"bouncing_ball_paddle": BouncingBallPaddle}
+ENVS = {"bouncing_ball_paddle": BouncingBallPaddle, "unicycle_resources": UnicycleResources}
 
 
 def make_generator(name: str, **options: Any):
@@ -34,7 +36,7 @@ def make_generator(name: str, **options: Any):
 
 
 @register_family("hybrid")
-def make_hybrid_env(env_id: str, kwargs: dict[str, Any]) -> BouncingBallPaddle:
+def make_hybrid_env(env_id: str, kwargs: dict[str, Any]) -> BouncingBallPaddle | UnicycleResources:
     if env_id in GENERATORS:
         raise EnvNotFoundError(
             f"hybrid:{env_id} is a data generator, not a steppable env: fit it with "

@@ -5,9 +5,10 @@ true simulator (the upper bound). CEM: 64 samples, 8 iterations, 5 elites, a 2-s
 
 Data: 32 episodes of 5 s with uniformly random pushes, sampled every 0.02 s; segments are cut where v increases
 (a bounce). NHA is fitted for 1,000 epochs (2,000 event steps), NODE for 300, as in the
-`nha` suite's bouncing ball. Evaluation: 2
-episodes of 3 s from the env's initial states (planning is the slow part: 8 x 64 rollouts of 2 s per 0.1-s
-decision), the true env's return (sum of -(apex - 2)^2 every 0.1 s) and the mean |apex - 2| over the second half.
+`nha` suite's bouncing ball. The data, the NHA planner and the scoring are those of `--agent nha_control`
+(agents/nha_control/paddle.py). Evaluation: 2 episodes of 3 s from the env's initial states (planning is the slow
+part: 8 x 64 rollouts of 2 s per 0.1-s decision), the true env's return (sum of -(apex - 2)^2 every 0.1 s) and the
+mean |apex - 2| over the second half.
 `--quick`: 8 episodes, 50 epochs, 1 test episode of 2 s.
 """
 
@@ -21,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from agents.nha_control.paddle import SUBSTEPS, apex_returns, collect, nha_returns
 from envs.hybrid.paddle import BouncingBallPaddle
-from envs.hybrid.records import Trajectories
 from scripts.benchmarks.nha_ball import whole_trajectories
 from scripts.benchmarks.report import SuiteResult, markdown_table
 from worldmodels.nha import node
@@ -31,54 +32,6 @@ from worldmodels.nha.data import segment
 from worldmodels.nha.fit import NHAFitOptions, fit_model
 from worldmodels.nha.pipeline import segment_labels
 from worldmodels.nha.rk4 import rk4_solve
-from worldmodels.nha.simulate import simulate
-
-SUBSTEPS = 5  # samples per 0.1-s decision
-
-
-def collect(env: BouncingBallPaddle, episodes: int, decisions: int, seed: int) -> Trajectories:
-    """Random-push episodes sampled every dt / SUBSTEPS, with the push held over each decision."""
-    key = jax.random.PRNGKey(seed)
-    starts = jax.vmap(env.initial_state)(jax.random.split(key, episodes))
-    pushes = jax.random.uniform(jax.random.fold_in(key, 1), (episodes, decisions))
-    h = env.dt / SUBSTEPS
-
-    def episode(x0, us):
-        def sample(x, u):
-            x = env.advance(x, u, h)
-            return x, (x, u)
-
-        per_sample = jnp.repeat(us, SUBSTEPS)
-        _, (xs, held) = jax.lax.scan(sample, x0, per_sample)
-        return jnp.concatenate([x0[None], xs]), jnp.concatenate([per_sample, per_sample[-1:]])
-
-    x, u = jax.jit(jax.vmap(episode))(starts, pushes)
-    x, u = np.asarray(x, np.float64), np.asarray(u, np.float64)[..., None]
-    t = np.broadcast_to(np.arange(x.shape[1]) * h, x.shape[:2]).copy()
-    boundary = np.zeros(t.shape, bool)
-    boundary[:, 0] = True
-    boundary[:, 1:] = np.diff(x[..., 1], axis=1) > 1e-6  # in flight v only decreases; a bounce raises it
-    return Trajectories(t, x, boundary=boundary, u=u)
-
-
-def apex_returns(env: BouncingBallPaddle, states: jax.Array) -> jax.Array:
-    """Sum over decision times of -(apex - h*)^2 from states `[..., decisions, 2]`."""
-    return -jnp.sum((jax.vmap(env.apex)(states.reshape(-1, 2)).reshape(states.shape[:-1]) - env.target_height) ** 2,
-                    axis=-1)
-
-
-def nha_returns(env, model, flight: int, horizon: int):
-    grid = jnp.arange(horizon * SUBSTEPS + 1) * env.dt / SUBSTEPS
-
-    def returns(x, actions, key):
-        def one(seq, k):
-            controls = jnp.concatenate([jnp.repeat(seq[:, 0], SUBSTEPS), seq[-1:, 0]])[:, None]
-            out = simulate(model, x, flight, grid, k, controls=controls, guard=lambda s: s[..., 0])
-            return out["x"][SUBSTEPS::SUBSTEPS]
-        states = jax.vmap(one)(actions, jax.random.split(key, actions.shape[0]))
-        return apex_returns(env, states)
-
-    return returns
 
 
 def node_returns(env, config, params, data, horizon: int):

@@ -65,7 +65,7 @@ def test_every_agent_starts_on_its_defaults_with_only_env_and_total_given(total)
     env_for = {"sac": "jax:Pendulum-v1", "ppo": "jax:CartPole-v1", "icrl": "pomdp:RepeatPreviousEasy",
                "cql": "jax:Pendulum-v1", "h2o": "jax:Pendulum-v1", "moorl": "jax:Pendulum-v1",
                "sac-mix": "jax:Pendulum-v1", "hnpg": "jax:Pendulum-v1", "metra": "jax:PointPlane-v0",
-               "dreamer": "pixels:pendulum_swingup"}
+               "dreamer": "pixels:pendulum_swingup", "nha_control": "hybrid:unicycle_resources"}
     # cql, h2o, moorl, sac-mix, hnpg also need --dataset: their loops are built here, not run
     for name, entry in AGENTS.items():
         config = entry.config_cls()

@@ -47,7 +47,7 @@ def test_vmap_equals_one_call_per_element(seeds):
     mapped = jax.jit(jax.vmap(value_and_grad, in_axes=(None, None, 0)))(params, carry, stacked_xs)
     for seed in range(seeds):
         expected = value_and_grad(params, carry, stacked_xs[seed])
-        assert_close(jax.tree.map(lambda leaf: leaf[seed], mapped), expected, tol=1e-4)
+        assert_close(jax.tree.map(lambda leaf, seed=seed: leaf[seed], mapped), expected, tol=1e-4)
     # The forward pass alone (no gradient) takes the primal path of the same loop.
     last, ys = jax.vmap(lambda x: cell.scan(params, carry, x, resets))(stacked_xs)
     assert_close((jax.tree.map(lambda leaf: leaf[-1], last), ys[-1]), cell.scan(params, carry, stacked_xs[-1], resets))

@@ -90,7 +90,7 @@ def test_cql_trains_through_the_cli_from_a_dataset(tmp_path):
 COVERED_ELSEWHERE = {"h2o": "tests/agents/test_h2o_cli.py", "shift": "tests/agents/test_h2o_cli.py",
                      "moorl": "tests/agents/test_moorl_cli.py", "sac-mix": "tests/agents/test_moorl_cli.py",
                      "hnpg": "tests/agents/test_hnpg.py", "metra": "tests/agents/test_metra_cli.py",
-                     "dreamer": "tests/agents/test_dreamer_cli.py"}
+                     "dreamer": "tests/agents/test_dreamer_cli.py", "nha_control": "tests/agents/test_nha_control.py"}
 
 
 def test_the_matrix_covers_every_agent_memory_and_family():

@@ -25,12 +25,8 @@ def chunk_length(epochs: int, most: int = 100) -> int:
     return max(d for d in range(1, min(epochs, most) + 1) if epochs % d == 0)
 
 
-def fit_full_batch(loss_fn: Callable[[Any, jax.Array], jax.Array], params: Any, optimizer: optax.GradientTransformation,
-                   epochs: int, key: jax.Array, on_chunk: Callable[[int, float, Any], None] | None = None,
-                   chunk: int | None = None) -> FitResult:
-    """Minimise `loss_fn(params, key)` for `epochs` full-batch steps. `on_chunk(epoch, loss, params)` runs on the
-    host after each chunk; an interrupt there (or between chunks) leaves the last chunk's params with the caller."""
-    chunk = chunk or chunk_length(epochs)
+def full_batch_step(loss_fn: Callable[[Any, jax.Array], jax.Array], optimizer: optax.GradientTransformation):
+    """One epoch as a `lax.scan` body: `((params, opt_state, key), _) -> ((params, opt_state, key), loss)`."""
 
     def step(carry, _):
         params, opt_state, key = carry
@@ -39,6 +35,16 @@ def fit_full_batch(loss_fn: Callable[[Any, jax.Array], jax.Array], params: Any, 
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, key), loss
 
+    return step
+
+
+def fit_full_batch(loss_fn: Callable[[Any, jax.Array], jax.Array], params: Any, optimizer: optax.GradientTransformation,
+                   epochs: int, key: jax.Array, on_chunk: Callable[[int, float, Any], None] | None = None,
+                   chunk: int | None = None) -> FitResult:
+    """Minimise `loss_fn(params, key)` for `epochs` full-batch steps. `on_chunk(epoch, loss, params)` runs on the
+    host after each chunk; an interrupt there (or between chunks) leaves the last chunk's params with the caller."""
+    chunk = chunk or chunk_length(epochs)
+    step = full_batch_step(loss_fn, optimizer)
     run_chunk = jax.jit(lambda carry: jax.lax.scan(step, carry, None, length=chunk))
     carry = (params, optimizer.init(params), key)
     losses, done, started, timed_from = [], 0, time.perf_counter(), None
