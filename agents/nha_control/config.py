@@ -32,7 +32,7 @@ class NHAControlConfig:
     # --- hybrid:bouncing_ball_paddle: CEM-MPC on a learned NHA ---
     modes: Annotated[int, positive] = 2
     """Paddle: NHA modes (flight, and a spare that pruning drops)."""
-    episodes: Annotated[int, positive] = 32
+    episodes: Annotated[int, positive] = 64
     """Paddle: random-push episodes of 5 s collected from the env to fit the NHA (a quarter as many more to test)."""
     event_steps: Annotated[int, positive] = 2000
     """Paddle: Adam steps of the NHA's event module (sojourn flow and jump map), fitted before each evaluation."""

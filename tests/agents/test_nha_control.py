@@ -63,3 +63,17 @@ def test_bad_nha_control_input_is_one_line_and_leaves_nothing(tmp_path, args, me
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.splitlines() == [message], done.stderr
     assert not run_dir.exists()
+
+
+def test_the_controller_phase_is_whole_chunks_and_a_short_budget_is_warned_of():
+    import envs
+    from agents.nha_control.agent import NHAControl
+    from agents.nha_control.config import NHAControlConfig
+    from agents.nha_control.loop import NHAControlLoop
+
+    env = envs.make("hybrid:unicycle_resources")
+    loop = NHAControlLoop(NHAControl(NHAControlConfig(controller_steps=250), env.spec), env, 100, 0)
+    assert [loop.phase_at(step) for step in (0, 200, 299, 300, 900)] == ["controller"] * 3 + ["policy"] * 2
+    assert loop.warnings(1000) == ["controller steps 250 rounded up to 300, whole chunks of --log-every 100"]
+    assert loop.warnings(300)[1] == ("--total-steps 300 ends within the controller phase (300 steps): the policy "
+                                     "never trains")
