@@ -47,6 +47,7 @@ class AgentEntry:
 
 OFF_POLICY = "core.loops.off_policy:OffPolicyLoop"
 ON_POLICY = "core.loops.on_policy:OnPolicyLoop"
+SELF_SUPERVISED = "core.loops.self_supervised:SelfSupervisedLoop"
 
 AGENTS: dict[str, AgentEntry] = {
     "sac": AgentEntry("sac", "agents.sac:SACConfig", "agents.sac:SAC", OFF_POLICY,
@@ -79,7 +80,7 @@ AGENTS: dict[str, AgentEntry] = {
                           "--world-model hrssm (HRSSM, no decoder) or rssm (pixel decoder); image envs "
                           "(pixels:...), continuous actions"),
     "nha_control": AgentEntry("nha_control", "agents.nha_control.config:NHAControlConfig",
-                              "agents.nha_control.agent:NHAControl", "agents.nha_control.loop:NHAControlLoop",
+                              "agents.nha_control.agent:NHAControl", SELF_SUPERVISED,
                               "control with neural hybrid automata: target selection on hybrid:unicycle_resources, "
                               "CEM-MPC on a learned NHA on hybrid:bouncing_ball_paddle (--total-steps counts "
                               "gradient steps)"),

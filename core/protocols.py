@@ -1,4 +1,5 @@
-"""What a loop needs of an agent, as `typing.Protocol`s: one for off-policy agents, one for on-policy agents.
+"""What a loop needs of an agent, as `typing.Protocol`s: one for off-policy agents, one for on-policy agents, and
+one for agents that make their own training data (core/loops/self_supervised.py).
 
 An agent subclasses its protocol explicitly, which gives it the hooks' defaults; a variant overrides only the
 hooks it changes. The defaults are SAC's (off-policy) and PPO's (on-policy) behaviour, so a plain agent
@@ -170,3 +171,35 @@ class OnPolicyAgent(Protocol):
 
     def evaluation_metrics(self, returns: Any) -> dict[str, float]:
         return {}
+
+
+class SelfSupervisedLearner(Protocol):
+    """A learner whose every step is a gradient step on data it makes itself, built for one env."""
+
+    phases: tuple[str, ...] = ("train",)  # training phases in order; the last takes the rest of the budget
+
+    def init(self, key: jax.Array) -> Any:
+        ...
+
+    def update(self, state: Any, phase: str, key: jax.Array) -> tuple[Any, dict]:
+        """One gradient step of `phase` (a static string); pure and jit-able."""
+        ...
+
+    def evaluate(self, state: Any, env: Any, episodes: int, key: jax.Array) -> tuple[Any, dict[str, float]]:
+        """(returns of `episodes` episodes of `env`, the learner's own evaluation metrics)."""
+        ...
+
+    def phase_steps(self) -> dict[str, int]:
+        """Gradient steps each phase but the last asks for (the loop rounds them up to whole chunks)."""
+        return {}
+
+
+class SelfSupervisedAgent(Protocol):
+    name: str  # the agent's command-line name, for error messages
+    spec: Any
+    uses_static_data: bool = False
+
+    def learner(self, env: Any, seed: int) -> SelfSupervisedLearner:
+        """The learner for `env` (the training env itself: a learner may differentiate through its dynamics or
+        collect its data from it here, once, from `seed`)."""
+        ...

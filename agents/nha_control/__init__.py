@@ -5,6 +5,6 @@
 - `hybrid:bouncing_ball_paddle`: CEM model-predictive control planned on an NHA fitted to random-push data
   (paddle.py).
 
-Every step of `--total-steps` is a gradient step (loop.py); the env is stepped only to collect the paddle's data
-and to evaluate.
+Every step of `--total-steps` is a gradient step (core/loops/self_supervised.py); the env is stepped only to
+collect the paddle's data and to evaluate.
 """

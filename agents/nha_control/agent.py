@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.nha_control.config import NHAControlConfig
+from core.protocols import SelfSupervisedAgent
 from core.validation import ConfigError
 from envs.hybrid.paddle import BouncingBallPaddle
 from envs.hybrid.unicycle import UnicycleResources
@@ -12,11 +13,10 @@ TASKS = {"hybrid:unicycle_resources": "hierarchical target selection (targets.py
          "hybrid:bouncing_ball_paddle": "CEM-MPC on a learned NHA (paddle.py)"}
 
 
-class NHAControl:
-    """Holds the config and the env's spec; `method(env, seed)` builds the controller for that env."""
+class NHAControl(SelfSupervisedAgent):
+    """Holds the config and the env's spec; `learner(env, seed)` builds the controller for that env."""
 
-    uses_static_data = False
-    offline = True  # every step of the budget is a gradient step
+    name = "nha_control"
 
     def __init__(self, config: NHAControlConfig, spec: EnvSpec):
         if spec.name not in TASKS:
@@ -24,7 +24,7 @@ class NHAControl:
         self.config = config
         self.spec = spec
 
-    def method(self, env, seed: int):
+    def learner(self, env, seed: int):
         from agents.nha_control.paddle import PaddleMPC
         from agents.nha_control.targets import TargetSelection
 

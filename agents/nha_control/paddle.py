@@ -19,6 +19,7 @@ import numpy as np
 from flax import struct
 
 from agents.nha_control.config import NHAControlConfig
+from core.protocols import SelfSupervisedLearner
 from core.rollout import evaluate_jax_with_memory
 from envs.hybrid.paddle import BouncingBallPaddle
 from envs.hybrid.records import Trajectories
@@ -92,7 +93,7 @@ class FitState:
     key: jax.Array
 
 
-class PaddleMPC:
+class PaddleMPC(SelfSupervisedLearner):
     """The NHA fit (one full-batch epoch per gradient step), the automaton built from it, and CEM acting on it."""
 
     phases = ("fit",)

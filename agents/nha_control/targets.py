@@ -25,6 +25,7 @@ import optax
 from flax import struct
 
 from agents.nha_control.config import NHAControlConfig
+from core.protocols import SelfSupervisedLearner
 from core.rollout import evaluate_jax_with_memory
 from core.rollout.evaluation import trajectories_jax
 from envs.hybrid.unicycle import UnicycleResources
@@ -70,7 +71,7 @@ def resources_of(obs: jax.Array) -> jax.Array:
     return obs[..., 4:].reshape(*obs.shape[:-1], -1, 2)
 
 
-class TargetSelection:
+class TargetSelection(SelfSupervisedLearner):
     """The two levels, their losses and their acting; `env` supplies the dynamics and the task distribution."""
 
     phases = ("controller", "policy")

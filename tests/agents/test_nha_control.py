@@ -69,10 +69,10 @@ def test_the_controller_phase_is_whole_chunks_and_a_short_budget_is_warned_of():
     import envs
     from agents.nha_control.agent import NHAControl
     from agents.nha_control.config import NHAControlConfig
-    from agents.nha_control.loop import NHAControlLoop
+    from core.loops.self_supervised import SelfSupervisedLoop
 
     env = envs.make("hybrid:unicycle_resources")
-    loop = NHAControlLoop(NHAControl(NHAControlConfig(controller_steps=250), env.spec), env, 100, 0)
+    loop = SelfSupervisedLoop(NHAControl(NHAControlConfig(controller_steps=250), env.spec), env, 100, 0)
     assert [loop.phase_at(step) for step in (0, 200, 299, 300, 900)] == ["controller"] * 3 + ["policy"] * 2
     assert loop.warnings(1000) == ["controller steps 250 rounded up to 300, whole chunks of --log-every 100"]
     assert loop.warnings(300)[1] == ("--total-steps 300 ends within the controller phase (300 steps): the policy "
