@@ -21,6 +21,7 @@ from flax import struct
 from agents.nha_control.config import NHAControlConfig
 from core.protocols import SelfSupervisedLearner
 from core.rollout import evaluate_jax_with_memory
+from core.validation import ConfigError
 from envs.hybrid.paddle import BouncingBallPaddle
 from envs.hybrid.records import Trajectories
 from worldmodels.nha import modes as mode_stage
@@ -100,8 +101,6 @@ class PaddleMPC(SelfSupervisedLearner):
 
     def __init__(self, config: NHAControlConfig, env: BouncingBallPaddle, seed: int):
         if config.cem_elites > config.cem_samples:
-            from core.validation import ConfigError
-
             raise ConfigError(f"--cem-elites {config.cem_elites} is more than --cem-samples {config.cem_samples}")
         self.config = config
         self.env = env
