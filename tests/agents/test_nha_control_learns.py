@@ -18,6 +18,6 @@ def test_the_target_policy_learns_to_pick_the_nearest_resource(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     before = records[1]  # step 400: the controller is trained, the target policy not yet (chance is 1 in 5)
     assert before["step"] == 400 and before["eval_selection_accuracy"] < 0.4
-    assert summary["selection_accuracy"] >= 0.85, summary
+    assert summary["selection_accuracy"] >= 0.8, summary  # 0.895 here
     assert summary["mean_return"] > before["eval_return"] + 0.3, (summary, before)
     assert summary["final_rmse"] < before["eval_final_rmse"]
