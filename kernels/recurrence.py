@@ -104,6 +104,11 @@ def largest_divisor_at_most(length: int, limit: int) -> int:
     return max(d for d in range(1, min(length, max(limit, 1)) + 1) if length % d == 0)
 
 
+def in_chunks(chunk: int, *arrays: jax.Array) -> tuple[jax.Array, ...]:
+    """Each `[T, ...]` array as `[T / chunk, chunk, ...]`, for a scan over chunks (`chunk` divides T)."""
+    return tuple(v.reshape((v.shape[0] // chunk, chunk) + v.shape[1:]) for v in arrays)
+
+
 def _broadcast(shape_a, shape_b):
     try:
         return jnp.broadcast_shapes(shape_a, shape_b)

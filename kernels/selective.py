@@ -27,7 +27,7 @@ import numpy as np
 
 from kernels import blocks
 from kernels.cell import step_via_scan
-from kernels.recurrence import default_method, largest_divisor_at_most, linear_recurrence
+from kernels.recurrence import default_method, in_chunks, largest_divisor_at_most, linear_recurrence
 from kernels.selective_scan import selective_scan
 
 
@@ -174,9 +174,7 @@ class SelectiveCell:
         sequence, [T, B..., D, N], cost 3-4x more on a CPU, where those arrays do not fit in cache; the
         arithmetic is the same, so the results are too.
         """
-        length = x.shape[0]
-        chunk = largest_divisor_at_most(length, self.chunk_size)
-        in_chunks = lambda v: v.reshape((length // chunk, chunk) + v.shape[1:])
+        chunk = largest_divisor_at_most(x.shape[0], self.chunk_size)
 
         @jax.checkpoint
         def run_chunk(h, inputs):
@@ -186,5 +184,5 @@ class SelectiveCell:
             states = linear_recurrence(a_bar, b_bar, resets_c[..., None], h, method=method)
             return states[-1], jnp.einsum("...dn,...n->...d", states, c_c)
 
-        last, y = jax.lax.scan(run_chunk, state, tuple(map(in_chunks, (dt, x, b_t, c_t, resets))))
+        last, y = jax.lax.scan(run_chunk, state, in_chunks(chunk, dt, x, b_t, c_t, resets))
         return y.reshape(x.shape), last

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_batching import sequential_vmap
 
-from kernels.recurrence import largest_divisor_at_most
+from kernels.recurrence import in_chunks, largest_divisor_at_most
 
 
 def selective_scan(dt, u, b, c, a, resets, h0, chunk_size: int = 16):
@@ -77,10 +77,6 @@ def _step(a, h, dt_t, u_t, b_t, r_t):
     return jnp.where(r_t, 0.0, _decay(a, dt_t) * h) + u_t[None] * b_t
 
 
-def _in_chunks(chunk, *arrays):
-    return tuple(v.reshape((v.shape[0] // chunk, chunk) + v.shape[1:]) for v in arrays)
-
-
 def _forward(chunk, dt, u, b, c, a, resets, h0):
     """(y [T, B, D], last state, the state entering each chunk [T / L, N, B, D])."""
 
@@ -93,7 +89,7 @@ def _forward(chunk, dt, u, b, c, a, resets, h0):
         last, y = lax.scan(step, h, inputs)
         return last, (y, h)
 
-    last, (y, entering) = lax.scan(run_chunk, h0, _in_chunks(chunk, dt, u, b, c, resets))
+    last, (y, entering) = lax.scan(run_chunk, h0, in_chunks(chunk, dt, u, b, c, resets))
     return y.reshape((-1,) + y.shape[2:]), last, entering
 
 
@@ -128,7 +124,7 @@ def _backward(chunk, dt, u, b, c, a, resets, entering, dy, dlast):
         return (flow, grad_a), (grad_wide[:, 0], grad_wide[:, 1], grad_narrow[:, 0], grad_narrow[:, 1])
 
     # `flow` is the adjoint handed from step t to step t-1, (1 - r_t) exp(dt_t A) lam_t; at the end, d loss / d h0.
-    inputs = _in_chunks(chunk, dt, u, b, c, resets, dy) + (entering,)
+    inputs = in_chunks(chunk, dt, u, b, c, resets, dy) + (entering,)
     (grad_h0, grad_a), grads = lax.scan(chunk_backward, (dlast, jnp.zeros_like(a)), inputs, reverse=True)
     grad_dt, grad_u, grad_b, grad_c = (g.reshape((-1,) + g.shape[2:]) for g in grads)
     return grad_dt, grad_u, grad_b, grad_c, grad_a, None, grad_h0

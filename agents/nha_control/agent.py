@@ -9,8 +9,7 @@ from envs.hybrid.paddle import BouncingBallPaddle
 from envs.hybrid.unicycle import UnicycleResources
 from envs.protocol import EnvSpec
 
-TASKS = {"hybrid:unicycle_resources": "hierarchical target selection (targets.py)",
-         "hybrid:bouncing_ball_paddle": "CEM-MPC on a learned NHA (paddle.py)"}
+TASKS = ("hybrid:unicycle_resources", "hybrid:bouncing_ball_paddle")  # targets.py, paddle.py
 
 
 class NHAControl(SelfSupervisedAgent):

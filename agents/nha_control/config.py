@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from core.validation import positive, positive_number
+from worldmodels.nha.modes import ModeConfig
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class NHAControlConfig:
     """Paddle: random-push episodes of 5 s collected from the env to fit the NHA (a quarter as many more to test)."""
     event_steps: Annotated[int, positive] = 2000
     """Paddle: Adam steps of the NHA's event module (sojourn flow and jump map), fitted before each evaluation."""
-    encoder_lr: Annotated[float, positive_number] = 3e-4
+    encoder_lr: Annotated[float, positive_number] = ModeConfig.encoder_lr
     """Paddle: AdamW learning rate of the NHA's mode encoder."""
-    flow_lr: Annotated[float, positive_number] = 1e-2
+    flow_lr: Annotated[float, positive_number] = ModeConfig.flow_lr
     """Paddle: AdamW learning rate of the NHA's per-mode fields."""
     cem_samples: Annotated[int, positive] = 64
     """Paddle: action sequences CEM scores per iteration."""

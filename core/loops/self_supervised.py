@@ -50,7 +50,6 @@ class SelfSupervisedLoop:
                               f"{agent.spec.name}")
         self.learner = agent.learner(env, seed)
         self.chunk_steps = chunk_steps
-        self.seed = seed
         self.metrics: dict = {}
         asked = self.learner.phase_steps()
         self.boundaries = {phase: -(-steps // chunk_steps) * chunk_steps for phase, steps in asked.items()}
