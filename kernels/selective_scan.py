@@ -4,12 +4,12 @@
 
 with dt_t, u_t `[B, D]`, B_t, C_t `[B, N]`, A `[D, N]` and states h_t `[B, D, N]`. Formed as separate arrays, the
 decays, inputs and states are each `[T, B, D, N]`, and on a CPU moving them through memory costs more than the
-arithmetic. Here the scan runs a chunk of L steps at a time: the chunk's decays are formed at once (`[L, N, B, D]`,
+arithmetic. Here the scan runs a chunk of L steps at a time: the chunk's decays are formed at once (`[L, B, N, D]`,
 one vectorised `exp`, about 20 % faster than one per step), each step computes its input and output inside the
 loop body, and only the `[B, D, N]` carry lives from step to step.
 
 The backward pass is written by hand, in chunks of `chunk_size` steps: the forward pass keeps the state that
-entered each chunk; the backward pass forms one chunk's decays (`[L, N, B, D]`, one vectorised `exp`), recomputes
+entered each chunk; the backward pass forms one chunk's decays (`[L, B, N, D]`, one vectorised `exp`), recomputes
 its states from them, then runs the adjoint recurrence backwards through it,
 
     lam_t = dy_t C_t^T + (1 - r_{t+1}) exp(dt_{t+1} A) lam_{t+1},
@@ -22,8 +22,9 @@ decay) from the forward pass instead was slower still: writing and reading them 
 them.
 
 Measured choices (a [128, 8, 128, 16] case, `scripts/benchmark.py kernels` for the layer):
-- States are `[N, B, D]` inside: the wide D axis is the contiguous one, and a sum over N adds whole `[B, D]`
-  slices (a sum over a contiguous axis of 16 vectorises badly).
+- States are `[B, N, D]` inside: the wide D axis is the contiguous one, so a sum over N adds rows of D (a sum
+  over a contiguous axis of 16 vectorises badly), and the contractions over D that give the gradients of B and C
+  need no transpose (with `[N, B, D]` they did, and the gradient took 10 % longer).
 - Under `vmap` the loops run once per mapped element (`sequential_vmap`): XLA's CPU back-end ran the batched
   loop body, with its leading axis of one, about 5x slower.
 """
@@ -57,12 +58,12 @@ def selective_scan(dt, u, b, c, a, resets, h0, chunk_size: int = 16):
         return _single_step(dt[0], u[0], b[0], c[0], a, resets[0], h0)
     length, width, size = dt.shape[0], dt.shape[-1], b.shape[-1]
     rows = lambda v: v.reshape(length, -1, v.shape[-1])  # batch axes flattened: [T, B, last]
-    states_first = lambda v: jnp.swapaxes(rows(v), 1, 2)[..., None]  # [T, N, B, 1]
-    h0_nbd = jnp.moveaxis(h0.reshape(-1, width, size), -1, 0)
+    columns = lambda v: rows(v)[..., None]  # [T, B, N, 1]: broadcast along D
+    h0_bnd = jnp.swapaxes(h0.reshape(-1, width, size), 1, 2)
     chunk = largest_divisor_at_most(length, chunk_size)
-    y, last = _scan(chunk, rows(dt), rows(u), states_first(b), states_first(c), a.T[:, None, :],
-                    resets.reshape(length, 1, -1, 1), h0_nbd)
-    return y.reshape(dt.shape), jnp.moveaxis(last, 0, -1).reshape(h0.shape)
+    y, last = _scan(chunk, rows(dt), rows(u), columns(b), columns(c), a.T[None],
+                    resets.reshape(length, -1, 1, 1), h0_bnd)
+    return y.reshape(dt.shape), jnp.swapaxes(last, 1, 2).reshape(h0.shape)
 
 
 def _single_step(dt, u, b, c, a, reset, h0):
@@ -72,20 +73,20 @@ def _single_step(dt, u, b, c, a, reset, h0):
 
 
 def _chunk_decays(dt, a, resets):
-    """`[L, N, B, D]` decays of one chunk, exp(dt_t A), zero at reset steps: one vectorised `exp` per chunk."""
-    return jnp.where(resets, 0.0, jnp.exp(dt[:, None] * a))
+    """`[L, B, N, D]` decays of one chunk, exp(dt_t A), zero at reset steps: one vectorised `exp` per chunk."""
+    return jnp.where(resets, 0.0, jnp.exp(dt[:, :, None] * a))
 
 
 def _forward(chunk, dt, u, b, c, a, resets, h0):
-    """(y [T, B, D], last state, the state entering each chunk [T / L, N, B, D])."""
+    """(y [T, B, D], last state, the state entering each chunk [T / L, B, N, D])."""
 
     def run_chunk(h, inputs):
         dt_c, u_c, b_c, c_c, resets_c = inputs
 
         def step(h, step_inputs):
             decay_t, u_t, b_t, c_t = step_inputs
-            h = decay_t * h + u_t[None] * b_t
-            return h, (h * c_t).sum(0)
+            h = decay_t * h + u_t[:, None] * b_t
+            return h, (h * c_t).sum(1)
 
         last, y = lax.scan(step, h, (_chunk_decays(dt_c, a, resets_c), u_c, b_c, c_c))
         return last, (y, h)
@@ -118,7 +119,7 @@ def _backward(chunk, dt, u, b, c, a, resets, entering, dy, dlast):
         h_last, previous = _states(decay, u_c, b_c, h_in)
         flow, lam = _adjoint(decay, dy_c, c_c, flow)
         grad_log_decay = decay * lam * previous  # d loss / d (dt_t A)
-        grad_a = grad_a + (grad_log_decay * dt_c[:, None]).sum((0, 2))[:, None]
+        grad_a = grad_a + (grad_log_decay * dt_c[:, :, None]).sum((0, 1))[None]
         states = jnp.concatenate([previous[1:], h_last[None]])
         grads = (_sum_over_states(grad_log_decay * a), _sum_over_states(lam * b_c),
                  _contract_width(lam, u_c), _contract_width(states, dy_c))
@@ -132,14 +133,13 @@ def _backward(chunk, dt, u, b, c, a, resets, entering, dy, dlast):
 
 
 def _sum_over_states(x):
-    """`[L, N, B, D] -> [L, B, D]`, as N slice additions: XLA's CPU reduction over the N axis ran 3x slower."""
-    return functools.reduce(jnp.add, (x[:, n] for n in range(x.shape[1])))
+    """`[L, B, N, D] -> [L, B, D]`, as N slice additions: XLA's CPU reduction over the N axis ran 3x slower."""
+    return functools.reduce(jnp.add, (x[:, :, n] for n in range(x.shape[2])))
 
 
 def _contract_width(x, y):
-    """`sum_d x[l, n, b, d] y[l, b, d]` as `[L, N, B, 1]`, contracted with (l, b) leading: 1.6-2.5x faster here
-    than with the N axis between them."""
-    return jnp.einsum("lbnd,lbd->lnb", jnp.swapaxes(x, 1, 2), y)[..., None]
+    """`sum_d x[l, b, n, d] y[l, b, d]` as `[L, B, N, 1]`."""
+    return jnp.einsum("lbnd,lbd->lbn", x, y)[..., None]
 
 
 def _states(decay, u, b, h_in):
@@ -147,7 +147,7 @@ def _states(decay, u, b, h_in):
 
     def step(h, inputs):
         decay_t, u_t, b_t = inputs
-        return decay_t * h + u_t[None] * b_t, h
+        return decay_t * h + u_t[:, None] * b_t, h
 
     return lax.scan(step, h_in, (decay, u, b))
 
@@ -157,7 +157,7 @@ def _adjoint(decay, dy, c, flow):
 
     def step(flow, inputs):
         decay_t, dy_t, c_t = inputs
-        lam = dy_t[None] * c_t + flow  # d loss / d h_t
+        lam = dy_t[:, None] * c_t + flow  # d loss / d h_t
         return decay_t * lam, lam
 
     return lax.scan(step, flow, (decay, dy, c), reverse=True)
