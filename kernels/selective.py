@@ -10,8 +10,9 @@ wrapped as out = u + block(norm(u)). Per inner channel d and state n:
 The carry is (ssm state [B..., D, N], last conv_width-1 conv inputs [B..., conv_width-1, D]); a reset zeroes both,
 and inside `scan` inputs from before a reset are masked out of the conv window, so nothing leaks across episodes.
 The SSM runs in float32 whatever the weights' dtype. With a sequential recurrence (the CPU default) it is one
-fused loop (`kernels.selective_scan`) whose per-step arrays never leave the loop body; otherwise a, b and the
-states are formed [L, B, D, N] at a time, for chunks of L steps, and run through `linear_recurrence`.
+fused loop (`kernels.selective_scan`) that carries only the state from step to step (each chunk's decays are
+formed at once, its inputs and states are not); otherwise a, b and the states are formed [L, B, D, N] at a time,
+for chunks of L steps, and run through `linear_recurrence`.
 
 Params: {"ssm": {"A_log", "dt_bias", "D"}, "in_proj", "conv", "x_proj", "dt_proj", "out_proj", <block params>}.
 """

@@ -120,9 +120,12 @@ def _backward(chunk, dt, u, b, c, a, resets, entering, dy, dlast):
         flow, lam = _adjoint(decay, dy_c, c_c, flow)
         grad_log_decay = decay * lam * previous  # d loss / d (dt_t A)
         grad_a = grad_a + (grad_log_decay * dt_c[:, :, None]).sum((0, 1))[None]
-        states = jnp.concatenate([previous[1:], h_last[None]])
-        grads = (_sum_over_states(grad_log_decay * a), _sum_over_states(lam * b_c),
-                 _contract_width(lam, u_c), _contract_width(states, dy_c))
+        # C_t's gradient pairs h_t with dy_t. h_t is previous[t + 1] (h_last at the end): shifting dy by one step
+        # instead of the states by one avoids copying the chunk's states.
+        dy_before = jnp.concatenate([jnp.zeros_like(dy_c[:1]), dy_c[:-1]])
+        grad_c = jnp.concatenate([_contract_width(previous, dy_before)[1:], _contract_width(h_last[None], dy_c[-1:])])
+        grads = (_sum_over_states(grad_log_decay * a), jnp.einsum("lbnd,lbn->lbd", lam, b_c[..., 0]),
+                 _contract_width(lam, u_c), grad_c)
         return (flow, grad_a), grads
 
     # `flow` is the adjoint handed from step t to step t-1, (1 - r_t) exp(dt_t A) lam_t; at the end, d loss / d h0.
