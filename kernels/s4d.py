@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels import blocks
-from kernels.cell import step_via_scan
 from kernels.recurrence import complex_pair_recurrence, default_method, largest_divisor_at_most, linear_recurrence
 
 INITS = ("lin", "inv", "real")
@@ -80,7 +79,9 @@ class S4DCell:
         return jnp.zeros(tuple(batch_shape) + (self.hidden_size, self.num_modes), jnp.complex64)
 
     def step(self, params, carry, x, reset):
-        return step_via_scan(dataclasses.replace(self, mode="recurrent"), params, carry, x, reset)
+        """One step of the recurrence, for acting. Not `step_via_scan`: at T = 1 the chunked scan's taps, powers
+        and chunk-end states cost 13x the plain update (80 vs 6 ms for 128 steps of 32 envs, 2 layers)."""
+        return blocks.residual_block(params, self.activation, lambda z: self._one_step(params, carry, z, reset), x)
 
     def scan(self, params, carry, xs, resets=None):
         """xs [T, B..., in_dim], resets [T, B...] -> (carry [B..., H, N/2], ys [T, B..., H])."""
@@ -98,6 +99,14 @@ class S4DCell:
         step = jnp.exp(ssm["log_step"])[:, None]
         a_bar = jnp.exp(a * step)
         return a, a_bar, (a_bar - 1) / a
+
+    def _one_step(self, params, carry, z, reset):
+        """x = (1 - r) A_bar x + B_bar u, y = 2 Re(C x) + D u; z [B..., H] -> (x [B..., H, N/2], y [B..., H])."""
+        _, a_bar, b_bar = self.discretise(params["ssm"])
+        state = a_bar * jnp.where(reset[..., None, None], 0, carry) + b_bar * z[..., None]
+        c = params["C"]  # 2 Re(C x) in real arithmetic: 2 (Re C Re x - Im C Im x)
+        y = 2 * (c[..., 0] * state.real - c[..., 1] * state.imag).sum(-1)
+        return state, y + params["D"] * z
 
     def _recur(self, params, carry, z, resets):
         """The recurrence in chunks of L steps: z [T, B..., H] -> (last state [B..., H, N/2], y [T, B..., H]).

@@ -27,7 +27,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels import blocks
-from kernels.cell import step_via_scan
 from kernels.recurrence import default_method, in_chunks, largest_divisor_at_most, linear_recurrence
 from kernels.selective_scan import selective_scan
 
@@ -100,7 +99,9 @@ class SelectiveCell:
         )
 
     def step(self, params, carry, x, reset):
-        return step_via_scan(self, params, carry, x, reset)
+        """One step, for acting. Not `step_via_scan`: at T = 1 the scan's conv masks and the fused loop's chunk
+        set-up cost more than the step itself."""
+        return blocks.residual_block(params, "none", lambda z: self._mix_one_step(params, carry, z, reset), x)
 
     def scan(self, params, carry, xs, resets=None):
         """xs [T, B..., in_dim], resets [T, B...] -> (carry, ys [T, B..., H])."""
@@ -114,6 +115,20 @@ class SelectiveCell:
         y, ssm_state = self._selective_ssm(params, ssm_state, x_conv, resets)
         out = blocks.dense(params["out_proj"], y * jax.nn.silu(gate))
         return (ssm_state, conv_window), out
+
+    def _mix_one_step(self, params, carry, u, reset):
+        """`_mix` for one step: u [B..., H] -> (carry, out [B..., H])."""
+        keep = ~reset[..., None, None]
+        ssm_state, window = (jnp.where(keep, part, 0.0) for part in carry)
+        x, gate = jnp.split(blocks.dense(params["in_proj"], u), 2, axis=-1)
+        inputs = jnp.concatenate([window, x[..., None, :].astype(window.dtype)], axis=-2)  # [B..., W, D], oldest first
+        x_conv = jax.nn.silu(params["conv"]["bias"] + (inputs * params["conv"]["kernel"]).sum(-2))
+        x_conv = x_conv.astype(jnp.float32)
+        dt, b_t, c_t, a = self._selection(params, x_conv)
+        ssm_state = jnp.exp(dt[..., None] * a) * ssm_state + (dt * x_conv)[..., None] * b_t[..., None, :]
+        y = jnp.einsum("...dn,...n->...d", ssm_state, c_t) + params["ssm"]["D"] * x_conv
+        out = blocks.dense(params["out_proj"], y * jax.nn.silu(gate))
+        return (ssm_state, inputs[..., 1:, :]), out
 
     def _causal_conv(self, conv, window, x, resets):
         """Depthwise causal conv over [carried window ; x] that ignores inputs from before the latest reset.
@@ -153,19 +168,22 @@ class SelectiveCell:
     def _selective_ssm(self, params, state, x, resets):
         """x [T, B..., D] -> (y [T, B..., D], last state [B..., D, N]); everything in float32."""
         x = x.astype(jnp.float32)
-        n, r = self.state_size, self.rank
-        ssm = params["ssm"]
-        projected = x @ params["x_proj"]["kernel"]
-        dt_low, b_t, c_t = projected[..., :r], projected[..., r : r + n], projected[..., r + n :]
-        dt = jax.nn.softplus(dt_low @ params["dt_proj"]["kernel"] + ssm["dt_bias"])  # [T, B..., D]
-        a = -jnp.exp(ssm["A_log"])  # [D, N]
+        dt, b_t, c_t, a = self._selection(params, x)
         flags = jnp.zeros(x.shape[:-1], bool) if resets is None else resets
         method = default_method() if self.method == "auto" else self.method
         if self.fused and method == "sequential":
             y, last = selective_scan(dt, dt * x, b_t, c_t, a, flags, state, self.chunk_size)
         else:
             y, last = self._recurrence_in_chunks(method, a, state, dt, x, b_t, c_t, flags)
-        return y + ssm["D"] * x, last
+        return y + params["ssm"]["D"] * x, last
+
+    def _selection(self, params, x):
+        """The input-dependent Delta [..., D], B [..., N], C [..., N] of x [..., D], and A = -exp(A_log) [D, N]."""
+        n, r = self.state_size, self.rank
+        projected = x @ params["x_proj"]["kernel"]
+        dt_low, b_t, c_t = projected[..., :r], projected[..., r : r + n], projected[..., r + n :]
+        dt = jax.nn.softplus(dt_low @ params["dt_proj"]["kernel"] + params["ssm"]["dt_bias"])
+        return dt, b_t, c_t, -jnp.exp(params["ssm"]["A_log"])
 
     def _recurrence_in_chunks(self, method, a, state, dt, x, b_t, c_t, resets):
         """The SSM's recurrence through `linear_recurrence`, in chunks of at most `chunk_size` steps.
