@@ -80,7 +80,8 @@ class S4DCell:
 
     def step(self, params, carry, x, reset):
         """One step of the recurrence, for acting. Not `step_via_scan`: at T = 1 the chunked scan's taps, powers
-        and chunk-end states cost 13x the plain update (80 vs 6 ms for 128 steps of 32 envs, 2 layers)."""
+        and chunk-end states made acting 2.4x slower (128 steps of 32 envs through 2 layers: 80 vs 33 ms).
+        tests/kernels/test_kernels_cells.py holds step by step to the scan."""
         return blocks.residual_block(params, self.activation, lambda z: self._one_step(params, carry, z, reset), x)
 
     def scan(self, params, carry, xs, resets=None):

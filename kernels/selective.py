@@ -100,7 +100,8 @@ class SelectiveCell:
 
     def step(self, params, carry, x, reset):
         """One step, for acting. Not `step_via_scan`: at T = 1 the scan's conv masks and the fused loop's chunk
-        set-up cost more than the step itself."""
+        set-up add about a tenth (128 steps of 32 envs through 2 layers: 52 vs 47 ms).
+        tests/kernels/test_kernels_cells.py holds step by step to the scan."""
         return blocks.residual_block(params, "none", lambda z: self._mix_one_step(params, carry, z, reset), x)
 
     def scan(self, params, carry, xs, resets=None):
