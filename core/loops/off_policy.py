@@ -152,9 +152,21 @@ class OffPolicyLoop:
     # --- the carry ----------------------------------------------------------------------------------------------
     def init_carry(self, key: jax.Array) -> OffPolicyCarry:
         agent_key, env_key, key = jax.random.split(key, 3)
+        # Compiled, not run op by op: eagerly, each op of the set-up is a compile of its own (dozens: most of a
+        # small run's start-up time). init_with_data reads the data on the host, so it stays eager.
+        learner = (self.agent.init_with_data(agent_key, self.static) if self.static
+                   else jax.jit(self.agent.init)(agent_key))
+        capacity = self.agent.replay_capacity(self.static)
+        carry = jax.jit(self._fresh_carry, static_argnums=1)(learner, capacity, env_key, key)
+        if self.is_jax:
+            carry = self._place(carry)
+        return distributed.own_buffers(carry)  # the chunks donate it
+
+    def _fresh_carry(self, learner, capacity: int, env_key: jax.Array, key: jax.Array) -> OffPolicyCarry:
+        """An empty replay of `capacity` rows, the collector at its first observations, the counters at zero."""
         config = self.agent.config
         row = example(self.env.spec, self.agent.transition_extras())
-        buffer = replay.init(row, self.agent.replay_capacity(self.static))
+        buffer = replay.init(row, capacity)
         if self.is_jax:
             collector = self.collector.reset(env_key)
         else:
@@ -162,10 +174,7 @@ class OffPolicyLoop:
             collector = CollectorState(None, obs, jnp.ones(config.num_envs, bool),
                                        self.agent.initial_carry(config.num_envs))
         zero = jnp.zeros((), jnp.int32)
-        carry = OffPolicyCarry(self.agent.init_with_data(agent_key, self.static), buffer, collector, key, zero, zero)
-        if self.is_jax:
-            carry = self._place(carry)
-        return distributed.own_buffers(carry)  # the chunks donate it
+        return OffPolicyCarry(learner, buffer, collector, key, zero, zero)
 
     def _place(self, carry: OffPolicyCarry) -> OffPolicyCarry:
         """JAX envs: the env batch sharded over the visible devices (core/distributed.py), the learner replicated."""

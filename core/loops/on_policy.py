@@ -236,7 +236,11 @@ class OnPolicyLoop:
         return []
 
     def init_carry(self, key: jax.Array) -> OnPolicyCarry:
-        carry = init_carry(self.agent, self.collector if self.is_jax else None, self.env.spec, key, self.static)
+        collector = self.collector if self.is_jax else None
+        if self.static:  # init_with_data reads the data on the host
+            carry = init_carry(self.agent, collector, self.env.spec, key, self.static)
+        else:  # one compile, not one per eager op of the set-up (dozens: most of a small run's start-up time)
+            carry = jax.jit(lambda k: init_carry(self.agent, collector, self.env.spec, k))(key)
         if self.is_jax:
             carry = self._place(carry)
         return distributed.own_buffers(carry)  # both the JAX chunk and the host update donate it

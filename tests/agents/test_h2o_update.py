@@ -43,9 +43,9 @@ def setup():
 def test_log_ratio_is_the_logit_gap_of_the_bayes_ratio(setup):
     agent, state, real, sim, _ = setup
     classifiers = agent.classifiers
-    sa, sas = classifiers.log_probs(state.classifiers, sim)
+    sa, sas = jax.jit(classifiers.log_probs)(state.classifiers, sim)
     bayes = (sas[:, 0] - sas[:, 1]) - (sa[:, 0] - sa[:, 1])
-    rho = classifiers.log_ratio(state.classifiers, sim.obs, sim.action, sim.next_obs)
+    rho = jax.jit(classifiers.log_ratio)(state.classifiers, sim.obs, sim.action, sim.next_obs)
     np.testing.assert_allclose(rho, bayes, atol=1e-5)
     assert not np.allclose(rho, 0.0), "a random classifier still has a non-zero gap"
 
@@ -54,14 +54,15 @@ def test_weight_and_gap_score_stay_in_their_derived_ranges(setup):
     agent, state, _, sim, _ = setup
     # Classifiers blown up so that their tanh saturates: rho reaches its bounds of -4 and 4.
     loud = state.replace(classifiers=jax.tree.map(lambda p: 100.0 * p, state.classifiers))
+    log_ratio, sim_weights = jax.jit(agent.classifiers.log_ratio), jax.jit(agent.sim_weights)
     for candidate in (state, loud):
-        rho = agent.classifiers.log_ratio(candidate.classifiers, sim.obs, sim.action, sim.next_obs)
+        rho = log_ratio(candidate.classifiers, sim.obs, sim.action, sim.next_obs)
         assert np.all(np.abs(rho) <= 4.0 + 1e-5)
-        weight, log_omega, info = agent.sim_weights(candidate, sim, jax.random.PRNGKey(3))
+        weight, log_omega, info = sim_weights(candidate, sim, jax.random.PRNGKey(3))
         assert np.all(weight >= math.exp(-4) - 1e-6) and np.all(weight <= 1.0)
         np.testing.assert_allclose(jax.scipy.special.logsumexp(log_omega), 0.0, atol=1e-5)
         assert 0 < info["gap_score_mean"] <= 4.0 + 1e-5
-    rho_loud = agent.classifiers.log_ratio(loud.classifiers, sim.obs, sim.action, sim.next_obs)
+    rho_loud = log_ratio(loud.classifiers, sim.obs, sim.action, sim.next_obs)
     assert np.abs(rho_loud).max() > 3.9, "the saturated classifier reaches the bound"
 
 
@@ -83,14 +84,14 @@ def test_penalty_is_finite_when_every_gap_score_is_at_its_floor(setup):
     # rho = 2 tanh(9) - 2 tanh(-9) = 4 everywhere, so every gap score -4 is clipped to the floor; the paper code's
     # u / sum(u) is 0/0 there once the floor (a subnormal) is flushed to zero.
     state = state.replace(classifiers=saturated(state.classifiers, [9.0, -9.0]))
-    weight, log_omega, info = agent.sim_weights(state, sim, jax.random.PRNGKey(4))
+    weight, log_omega, info = jax.jit(agent.sim_weights)(state, sim, jax.random.PRNGKey(4))
     np.testing.assert_allclose(log_omega, -math.log(ROWS), rtol=1e-5)
     np.testing.assert_allclose(weight, 1.0)
-    loss, critic_info = agent.critic_loss(state.critic, state, CriticBatch(real, sim, weight, log_omega),
-                                          jax.random.PRNGKey(5))
+    loss, critic_info = jax.jit(agent.critic_loss)(state.critic, state, CriticBatch(real, sim, weight, log_omega),
+                                                   jax.random.PRNGKey(5))
     assert np.isfinite(loss) and np.isfinite(critic_info["conservative_penalty"])
-    grads = jax.grad(lambda c: agent.critic_loss(c, state, CriticBatch(real, sim, weight, log_omega),
-                                                 jax.random.PRNGKey(5))[0])(state.critic)
+    grads = jax.jit(jax.grad(lambda c: agent.critic_loss(c, state, CriticBatch(real, sim, weight, log_omega),
+                                                         jax.random.PRNGKey(5))[0]))(state.critic)
     assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
 
 
@@ -100,16 +101,17 @@ def test_naive_mixing_critic_loss_is_sacs_on_the_mixed_batch(setup):
     sac = SAC(SACConfig(hidden=TINY["hidden"], batch_size=TINY["batch_size"], backup_entropy=False), SPEC)
     half = ROWS // 2
     real, sim = jax.tree.map(lambda x: x[:half], real), jax.tree.map(lambda x: x[:half], sim)
-    weight, log_omega, _ = naive.sim_weights(state, sim, jax.random.PRNGKey(6))
+    weight, log_omega, _ = jax.jit(naive.sim_weights)(state, sim, jax.random.PRNGKey(6))
     assert np.all(weight == 1.0)
     key = jax.random.PRNGKey(7)
-    h2o_loss, _ = naive.critic_loss(state.critic, state, CriticBatch(real, sim, weight, log_omega), key)
-    sac_loss, _ = sac.critic_loss(state.critic, state, _concat(real, sim), key)
+    h2o_loss, _ = jax.jit(naive.critic_loss)(state.critic, state, CriticBatch(real, sim, weight, log_omega), key)
+    sac_loss, _ = jax.jit(sac.critic_loss)(state.critic, state, _concat(real, sim), key)
     # SAC's loss is 0.5 x the mean over the batch of the heads' summed squared errors; H2O's is, per head, the
     # mean over the real half plus the mean over the sim half, summed over heads: 4x SAC's on equal halves.
     np.testing.assert_allclose(h2o_loss, 4.0 * sac_loss, rtol=1e-5)
     with_penalty = H2O(H2OConfig(**TINY, penalty_weight=1.0), SPEC)
-    penalised, _ = with_penalty.critic_loss(state.critic, state, CriticBatch(real, sim, weight, log_omega), key)
+    penalised, _ = jax.jit(with_penalty.critic_loss)(state.critic, state, CriticBatch(real, sim, weight, log_omega),
+                                                     key)
     assert not np.isclose(penalised, h2o_loss), "the penalty term is live when beta > 0"
 
 

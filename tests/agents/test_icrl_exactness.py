@@ -68,10 +68,11 @@ def check_scan_reproduces_acting(agent: PPO, params, env, key, methods: tuple[st
         assert max_diff(memory, last_carry(rec["carry"], -1)) <= TOLERANCE, method
 
     # Three chunks of 100 with the carry passed between them, as consecutive rollouts do.
+    replay_compiled = jax.jit(functools.partial(replay, agent))  # eagerly, every op would compile on its own
     memory, pieces = memory0, []
     for start in range(0, STEPS, 100):
         chunk = slice(start, start + 100)
-        memory, logits, value = replay(agent, params, memory, rec["obs"][chunk], rec["first"][chunk])
+        memory, logits, value = replay_compiled(params, memory, rec["obs"][chunk], rec["first"][chunk])
         assert max_diff(memory, last_carry(rec["carry"], start + 99)) <= TOLERANCE
         pieces.append((logits, value))
     assert max_diff(jnp.concatenate([p[0] for p in pieces]), rec["logits"]) <= TOLERANCE
@@ -79,7 +80,7 @@ def check_scan_reproduces_acting(agent: PPO, params, env, key, methods: tuple[st
 
     # Negative control: the same scan without the episode resets computes something else.
     no_resets = jnp.zeros_like(rec["first"]).at[0].set(True)
-    _, logits, value = replay(agent, params, memory0, rec["obs"], no_resets)
+    _, logits, value = replay_compiled(params, memory0, rec["obs"], no_resets)
     assert max(max_diff(logits, rec["logits"]), max_diff(value, rec["value"])) > 1e-2
 
 
@@ -87,7 +88,7 @@ def check_scan_reproduces_acting(agent: PPO, params, env, key, methods: tuple[st
 def test_scan_over_a_stored_trajectory_reproduces_acting(memory, methods):
     env = envs.make("pomdp:PositionOnlyCartPoleEasy")
     agent = PPO(ICRLConfig(memory=memory), env.spec)
-    params = agent.init(jax.random.PRNGKey(3)).params
+    params = jax.jit(agent.init)(jax.random.PRNGKey(3)).params
     check_scan_reproduces_acting(agent, params, env, jax.random.PRNGKey(4), methods)
 
 

@@ -1,5 +1,7 @@
 """agents/natural_gradient.py: conjugate gradient solves SPD systems, the Fisher-vector product is the KL's Hessian
-(plus damping) times the vector, and a step stays within its KL bound and never makes the surrogate worse."""
+(plus damping) times the vector, and a step stays within its KL bound and never makes the surrogate worse.
+
+Each computation is jitted: run eagerly, every op of it was a compile of its own, most of the file's time."""
 
 import jax
 import jax.numpy as jnp
@@ -49,10 +51,12 @@ def test_conjugate_gradient_solves_a_known_spd_system():
     m = rng.normal(size=(6, 6))
     a = m @ m.T + 6 * np.eye(6)
     b = rng.normal(size=6)
-    x = conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.asarray(b, jnp.float32), 6)
+    solve = jax.jit(lambda b, iterations: conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, b,
+                                                             iterations), static_argnums=1)
+    x = solve(jnp.asarray(b, jnp.float32), 6)
     np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=1e-4, atol=1e-5)
     # Past convergence the iterations change nothing (no division by a vanished residual).
-    more = conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.asarray(b, jnp.float32), 30)
+    more = solve(jnp.asarray(b, jnp.float32), 30)
     assert np.all(np.isfinite(np.asarray(more)))
     np.testing.assert_allclose(np.asarray(more), np.linalg.solve(a, b), rtol=1e-4, atol=1e-5)
 
@@ -61,8 +65,8 @@ def test_fisher_vector_product_matches_the_dense_kl_hessian():
     params, _, kl = problem()
     flat, unravel = ravel_pytree(params)
     flat_kl = lambda x: kl(unravel(x))
-    dense = np.asarray(jax.hessian(flat_kl)(flat)) + 0.1 * np.eye(flat.size)
-    product = fisher_vector_product(flat_kl, flat, damping=0.1)
+    dense = np.asarray(jax.jit(jax.hessian(flat_kl))(flat)) + 0.1 * np.eye(flat.size)
+    product = jax.jit(fisher_vector_product(flat_kl, flat, damping=0.1))
     for seed in range(3):
         v = jax.random.normal(jax.random.PRNGKey(seed), flat.shape)
         np.testing.assert_allclose(np.asarray(product(v)), dense @ np.asarray(v), rtol=1e-4, atol=1e-5)
@@ -81,11 +85,12 @@ def test_the_line_search_rejects_a_step_that_makes_the_surrogate_worse():
     params, surrogate, _ = problem()
     flat, unravel = ravel_pytree(params)
     flat_loss = lambda x: surrogate(unravel(x))
-    uphill = 0.1 * jax.grad(flat_loss)(flat)  # along the gradient: every fraction of it increases the loss
-    taken, accepted, fraction, _ = line_search(flat_loss, flat, uphill, jnp.asarray(1.0), 10, 0.1)
+    uphill = 0.1 * jax.jit(jax.grad(flat_loss))(flat)  # along the gradient: every fraction of it increases the loss
+    search = jax.jit(lambda step, expected: line_search(flat_loss, flat, step, expected, 10, 0.1))
+    taken, accepted, fraction, _ = search(uphill, jnp.asarray(1.0))
     assert not bool(accepted) and float(fraction) == 0.0
     np.testing.assert_array_equal(np.asarray(taken), np.asarray(flat))
     downhill = -uphill
-    expected = -jax.grad(flat_loss)(flat) @ downhill
-    taken, accepted, fraction, improvement = line_search(flat_loss, flat, downhill, expected, 10, 0.1)
+    expected = -jax.jit(jax.grad(flat_loss))(flat) @ downhill
+    taken, accepted, fraction, improvement = search(downhill, expected)
     assert bool(accepted) and float(fraction) > 0 and float(improvement) > 0

@@ -37,7 +37,7 @@ class Harness:
     def __init__(self, name, options):
         self.cell = kernels.make_memory(name, **options)
         keys = jax.random.split(jax.random.PRNGKey(0), 4)
-        self.params = self.cell.init(keys[0], IN_DIM)
+        self.params = jax.jit(self.cell.init, static_argnums=1)(keys[0], IN_DIM)  # eagerly: a compile per op
         self.scan = jax.jit(self.cell.scan)
         self.step = jax.jit(self.cell.step)
         self.xs = jax.random.normal(keys[1], (T, BATCH, IN_DIM))

@@ -1,6 +1,9 @@
 """S4D never forms its per-step states ([T, B, H, N/2]) and the selective layer forms its [T, B, D, N] ones a
 chunk at a time; here their outputs, final carries and gradients are checked against a plain per-step recurrence,
-on small cases with resets, a carried-in state, and the carry handed on between two halves of a sequence."""
+on small cases with resets, a carried-in state, and the carry handed on between two halves of a sequence.
+
+Every layer and reference call is jitted: run eagerly, each of their hundred-odd ops was a compile of its own,
+which took most of this file's time."""
 
 import jax
 import jax.numpy as jnp
@@ -61,13 +64,14 @@ CASES = {
 def make_case(name: str, length: int, batch: int = 3, **overrides):
     options, reference = CASES[name]
     cell = kernels.make_memory(name, **options, **overrides)
-    params = cell.init(jax.random.PRNGKey(0), 4)
+    params = jax.jit(cell.init, static_argnums=1)(jax.random.PRNGKey(0), 4)
     if name == "s4d":
         params["ssm"]["log_step"] = jnp.log(jnp.array([0.05, 0.2, 0.5, 1.0]))  # decays slow enough to matter
     xs = jax.random.normal(jax.random.PRNGKey(1), (length, batch, 4))
     resets = jnp.zeros((length, batch), bool).at[3, 0].set(True).at[4, 0].set(True).at[length - 1, 1].set(True)
     resets = resets.at[9, 2].set(True)
     # A non-zero carry, as a later rollout starts from.
+    reference = jax.jit(reference, static_argnums=0)
     carry, _ = reference(cell, params, cell.initialize_carry((batch,)), jax.random.normal(jax.random.PRNGKey(2),
                                                                                              (5, batch, 4)),
                          jnp.zeros((5, batch), bool))
@@ -83,14 +87,14 @@ def assert_close(a, b, tol=2e-5):
 @pytest.mark.parametrize("length", [24, 13, 1])  # 13 is prime: chunks of one step
 def test_layer_equals_per_step_reference(name, length):
     cell, params, carry, xs, resets, reference = make_case(name, length)
-    assert_close(cell.scan(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
+    assert_close(jax.jit(cell.scan)(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_parallel_method_equals_per_step_reference(name):
     """The associative scan (what accelerators use) over S4D's chunk ends or the selective layer's chunks."""
     cell, params, carry, xs, resets, reference = make_case(name, 24, method="parallel")
-    assert_close(cell.scan(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
+    assert_close(jax.jit(cell.scan)(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -102,21 +106,23 @@ def test_gradients_equal_per_step_reference(name):
         last, ys = layer(params, carry, xs, resets)
         return jnp.mean((ys - target) ** 2) + sum(jnp.sum(jnp.abs(leaf) ** 2) for leaf in jax.tree.leaves(last))
 
-    grads = jax.grad(loss, argnums=(1, 2, 3))(cell.scan, params, carry, xs)
-    expected = jax.grad(loss, argnums=(1, 2, 3))(lambda *a: reference(cell, *a), params, carry, xs)
+    gradient = jax.jit(jax.grad(loss, argnums=(1, 2, 3)), static_argnums=0)
+    grads = gradient(cell.scan, params, carry, xs)
+    expected = gradient(lambda *a: reference(cell, *a), params, carry, xs)
     assert_close(grads, expected, tol=1e-4)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_carry_handed_on_between_halves(name):
     cell, params, carry, xs, resets, reference = make_case(name, 24)
-    middle, first = cell.scan(params, carry, xs[:12], resets[:12])
-    last, second = cell.scan(params, middle, xs[12:], resets[12:])
+    scan = jax.jit(cell.scan)
+    middle, first = scan(params, carry, xs[:12], resets[:12])
+    last, second = scan(params, middle, xs[12:], resets[12:])
     expected_last, expected = reference(cell, params, carry, xs, resets)
     assert_close((last, jnp.concatenate([first, second])), (expected_last, expected))
     # And a step at a time, as acting does.
-    state, ys = carry, []
+    state, ys, step = carry, [], jax.jit(cell.step)
     for t in range(xs.shape[0]):
-        state, y = cell.step(params, state, xs[t], resets[t])
+        state, y = step(params, state, xs[t], resets[t])
         ys.append(y)
     assert_close((state, jnp.stack(ys)), (expected_last, expected))

@@ -46,18 +46,19 @@ S4D_OPTIONS = dict(hidden_size=4, num_modes=3, activation="none", norm=False)
 def test_s4d_convolution_equals_recurrence_with_a_carried_state():
     conv = kernels.make_memory("s4d", mode="conv", **S4D_OPTIONS)
     recur = kernels.make_memory("s4d", mode="recurrent", **S4D_OPTIONS)
-    params = conv.init(jax.random.PRNGKey(0), 4)
+    params = jax.jit(conv.init, static_argnums=1)(jax.random.PRNGKey(0), 4)  # jitted: eagerly, a compile per op
     params["ssm"]["log_step"] = jnp.log(jnp.array([0.05, 0.2, 0.5, 1.0]))  # slow enough decay to matter
     xs = jax.random.normal(jax.random.PRNGKey(1), (16, 2, 4))
-    carry, _ = recur.scan(params, recur.initialize_carry((2,)), xs)
-    conv_carry, conv_ys = conv.scan(params, carry, xs)
-    recur_carry, recur_ys = recur.scan(params, carry, xs)
+    conv_scan, recur_scan = jax.jit(conv.scan), jax.jit(recur.scan)
+    carry, _ = recur_scan(params, recur.initialize_carry((2,)), xs)
+    conv_carry, conv_ys = conv_scan(params, carry, xs)
+    recur_carry, recur_ys = recur_scan(params, carry, xs)
     np.testing.assert_allclose(conv_ys, recur_ys, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(conv_carry, recur_carry, rtol=1e-4, atol=1e-4)
 
     # No wrap-around: an impulse at the last step leaves every earlier output untouched.
     impulse = jnp.zeros((16, 1, 4)).at[-1].set(1.0)
-    _, ys = conv.scan(params, conv.initialize_carry((1,)), impulse)
+    _, ys = conv_scan(params, conv.initialize_carry((1,)), impulse)
     assert jnp.all(jnp.abs(ys[:-1]) < 1e-6)
 
     with pytest.raises(ValueError, match="cannot reset"):
@@ -112,7 +113,7 @@ def test_s5_complex_modes_agree(discretisation):
     cells = {mode: kernels.make_memory("s5", num_layers=2, hidden_size=8, ssm_size=16, complex_mode=mode,
                                        discretisation=discretisation, method="sequential")
              for mode in ("pairs", "native")}
-    params = cells["native"].init(jax.random.PRNGKey(0), 5)
+    params = jax.jit(cells["native"].init, static_argnums=1)(jax.random.PRNGKey(0), 5)
     keys = jax.random.split(jax.random.PRNGKey(1), 3)
     xs = jax.random.normal(keys[0], (40, 3, 5))
     resets = jax.random.bernoulli(keys[1], 0.1, (40, 3))
@@ -123,8 +124,8 @@ def test_s5_complex_modes_agree(discretisation):
         last, ys = cell.scan(params, carry, xs, resets)
         return (ys * weights).sum() + jnp.abs(last).sum(), (last, ys)
 
-    results = {mode: jax.grad(loss, argnums=(0, 1, 2), has_aux=True)(params, xs, carry, cell)
-               for mode, cell in cells.items()}
+    gradient = jax.jit(jax.grad(loss, argnums=(0, 1, 2), has_aux=True), static_argnums=3)
+    results = {mode: gradient(params, xs, carry, cell) for mode, cell in cells.items()}
     (grads_p, aux_p), (grads_n, aux_n) = results["pairs"], results["native"]
     for a, b in zip(jax.tree.leaves((aux_p, grads_p)), jax.tree.leaves((aux_n, grads_n))):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)

@@ -40,8 +40,8 @@ def test_sequential_gradients_match_a_loop(complex_values, a_shape, reset_shape)
 
     ours = lambda a, b, h0: linear_recurrence(a, b, resets, h0, method="sequential")
     reference = lambda a, b, h0: loop_reference(a, b, resets, h0)
-    got = jax.grad(lambda *x: objective(ours, *x), argnums=(0, 1, 2))(a, b, h0)
-    want = jax.grad(lambda *x: objective(reference, *x), argnums=(0, 1, 2))(a, b, h0)
+    got = jax.jit(jax.grad(lambda *x: objective(ours, *x), argnums=(0, 1, 2)))(a, b, h0)
+    want = jax.jit(jax.grad(lambda *x: objective(reference, *x), argnums=(0, 1, 2)))(a, b, h0)
     for g, w in zip(got, want):
         assert g.shape == w.shape
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-5)

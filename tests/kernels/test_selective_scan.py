@@ -23,7 +23,7 @@ def loss_of(cell, resets, target):
 @pytest.mark.parametrize("method", ["sequential", "parallel"])
 def test_chunked_form_equals_per_step_reference(method):
     cell, params, carry, xs, resets, reference = make_case("selective", 24, fused=False, method=method)
-    assert_close(cell.scan(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
+    assert_close(jax.jit(cell.scan)(params, carry, xs, resets), reference(cell, params, carry, xs, resets))
 
 
 def test_fused_and_chunked_gradients_agree():
@@ -31,8 +31,8 @@ def test_fused_and_chunked_gradients_agree():
     chunked = make_case("selective", 24, fused=False)[0]
     target = jax.random.normal(jax.random.PRNGKey(5), xs.shape)
     argnums = (0, 1, 2)
-    assert_close(jax.grad(loss_of(fused, resets, target), argnums)(params, carry, xs),
-                 jax.grad(loss_of(chunked, resets, target), argnums)(params, carry, xs), tol=1e-4)
+    assert_close(jax.jit(jax.grad(loss_of(fused, resets, target), argnums))(params, carry, xs),
+                 jax.jit(jax.grad(loss_of(chunked, resets, target), argnums))(params, carry, xs), tol=1e-4)
 
 
 @pytest.mark.parametrize("seeds", [1, 2])
@@ -46,8 +46,9 @@ def test_vmap_equals_one_call_per_element(seeds):
     value_and_grad = jax.value_and_grad(loss, argnums=(0, 2))
     mapped = jax.jit(jax.vmap(value_and_grad, in_axes=(None, None, 0)))(params, carry, stacked_xs)
     for seed in range(seeds):
-        expected = value_and_grad(params, carry, stacked_xs[seed])
+        expected = jax.jit(value_and_grad)(params, carry, stacked_xs[seed])
         assert_close(jax.tree.map(lambda leaf, seed=seed: leaf[seed], mapped), expected, tol=1e-4)
     # The forward pass alone (no gradient) takes the primal path of the same loop.
-    last, ys = jax.vmap(lambda x: cell.scan(params, carry, x, resets))(stacked_xs)
-    assert_close((jax.tree.map(lambda leaf: leaf[-1], last), ys[-1]), cell.scan(params, carry, stacked_xs[-1], resets))
+    last, ys = jax.jit(jax.vmap(lambda x: cell.scan(params, carry, x, resets)))(stacked_xs)
+    assert_close((jax.tree.map(lambda leaf: leaf[-1], last), ys[-1]),
+                 jax.jit(cell.scan)(params, carry, stacked_xs[-1], resets))
