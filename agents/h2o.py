@@ -148,7 +148,8 @@ class H2O(SAC):
     def init_with_data(self, key: jax.Array, static: dict[str, replay.ReplayState]) -> H2OState:
         sac_key, classifier_key = jax.random.split(key)
         base = super().init(sac_key)
-        classifiers = self.classifiers.init(classifier_key, self.obs_dim, self.action_dim)
+        classifiers = jax.jit(self.classifiers.init, static_argnums=(1, 2))(classifier_key, self.obs_dim,
+                                                                        self.action_dim)  # eagerly: a compile per op
         fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
         return H2OState(**fields, classifiers=classifiers, classifier_opt=self.classifier_tx.init(classifiers),
                         next_state_noise=self.next_state_noise(static[DATASET]))

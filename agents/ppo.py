@@ -23,6 +23,7 @@ The agent is pure functions; the on-policy loop (core/loops/on_policy.py) collec
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -199,6 +200,11 @@ class PPO(OnPolicyAgent):
 
     # --- parameters and memory ------------------------------------------------------------------------------
     def init(self, key: jax.Array) -> PPOState:
+        """The learner state, built in one compiled call (eager flax inits compile every op on its own)."""
+        return self._initial_state(key)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _initial_state(self, key: jax.Array) -> PPOState:
         embed_key, memory_key, actor_key, critic_key = jax.random.split(key, 4)
         feature_dim = self.cell.hidden_size if self.recurrent else self.embed_dim
         features = jnp.zeros((1, feature_dim))

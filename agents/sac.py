@@ -7,6 +7,7 @@ variant (e.g. CQL's critic) replaces one at a time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -101,6 +102,11 @@ class SAC(OffPolicyAgent):
         self.target_entropy = -config.target_entropy_scale * self.action_dim
 
     def init(self, key: jax.Array) -> SACState:
+        """The learner state, built in one compiled call (eager flax inits compile every op on its own)."""
+        return self._initial_state(key)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _initial_state(self, key: jax.Array) -> SACState:
         actor_key, critic_key = jax.random.split(key)
         obs = jnp.zeros((1, self.obs_dim))
         act = jnp.zeros((1, self.action_dim))
