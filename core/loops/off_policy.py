@@ -152,10 +152,9 @@ class OffPolicyLoop:
     # --- the carry ----------------------------------------------------------------------------------------------
     def init_carry(self, key: jax.Array) -> OffPolicyCarry:
         agent_key, env_key, key = jax.random.split(key, 3)
-        # Compiled, not run op by op: eagerly, each op of the set-up is a compile of its own (dozens: most of a
-        # small run's start-up time). init_with_data reads the data on the host, so it stays eager.
-        learner = (self.agent.init_with_data(agent_key, self.static) if self.static
-                   else jax.jit(self.agent.init)(agent_key))
+        # The agents build their learner state in one compiled call of their own (init_with_data may read the data
+        # on the host); the rest of the set-up is compiled here: eagerly, each op would be a compile of its own.
+        learner = self.agent.init_with_data(agent_key, self.static)
         capacity = self.agent.replay_capacity(self.static)
         carry = jax.jit(self._fresh_carry, static_argnums=1)(learner, capacity, env_key, key)
         if self.is_jax:
