@@ -63,3 +63,13 @@ def test_ragged_arrays_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         cli(["--model", "node", "--data", str(tmp_path / "ragged.npz"), "--run-dir", str(tmp_path / "r"), *TINY])
     assert stop.value.code == 2 and "ragged" in capsys.readouterr().err
+
+
+def test_a_negative_mode_balance_is_one_line_exit_2(tmp_path, capsys):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as stop:
+        cli(["--model", "nha", "--data", "hybrid:reno_tcp", "--mode-balance", "-0.1", "--run-dir", str(run), *TINY])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--mode-balance" in err and len(err.splitlines()) == 1
+    assert not run.exists()

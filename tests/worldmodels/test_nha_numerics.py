@@ -10,7 +10,7 @@ import pytest
 from jax.scipy.linalg import expm
 
 from worldmodels.nha.metrics import v_measure
-from worldmodels.nha.modes import ModeConfig, init_mode_params, loss_fn
+from worldmodels.nha.modes import ModeConfig, init_mode_params, loss_fn, usage_imbalance
 from worldmodels.nha.rk4 import masked_mse, rk4_solve
 from worldmodels.nha.segments import Normaliser, split_segments, windows
 
@@ -78,3 +78,16 @@ def test_windows_cover_each_segment_and_overlap_by_one_sample():
     assert cut.mask.sum(1).tolist() == [10, 10, 5]  # samples 0-9, 9-18, 18-22
     np.testing.assert_allclose(cut.t[1, 0], cut.t[0, 9])
     np.testing.assert_allclose(cut.t[2, 4], t[0, -1])
+
+
+def test_the_usage_term_is_zero_at_equal_use_and_pulls_towards_unused_modes():
+    assert float(usage_imbalance(jnp.zeros((6, 3)))) == pytest.approx(0.0, abs=1e-6)
+    one_mode = jnp.tile(jnp.array([[40.0, 0.0, 0.0]]), (6, 1))
+    assert float(usage_imbalance(one_mode)) == pytest.approx(math.log(3), rel=1e-4)
+    # Every segment leans to mode 0: descending the term lowers mode 0's logit and raises the others'.
+    leaning = jnp.tile(jnp.array([[1.0, 0.0, 0.0]]), (6, 1))
+    grad = np.asarray(jax.grad(usage_imbalance)(leaning))
+    assert (grad[:, 0] > 0).all() and (grad[:, 1:] < 0).all()
+    # A sample's gate on its own may stay sharp: half the segments sure of mode 0, half of mode 1, of 2 modes.
+    split = jnp.concatenate([jnp.tile(jnp.array([[40.0, 0.0]]), (3, 1)), jnp.tile(jnp.array([[0.0, 40.0]]), (3, 1))])
+    assert float(usage_imbalance(split)) == pytest.approx(0.0, abs=1e-6)

@@ -49,6 +49,10 @@ class NHAFitOptions:
     """AdamW learning rate of the mode encoder (NHA, LatentNODE)."""
     flow_lr: float = 1e-2
     """AdamW learning rate of the fields (NHA, LatentNODE); NODE uses --node-lr."""
+    mode_balance: float = 0.0
+    """NHA: weight of a term that favours using all modes (log m - entropy of the mean gate), to decide between
+    modes the reconstruction cannot tell apart; 0 is the paper's loss. Use it with m near the true number of modes
+    (with spare modes it splits real ones) and --merge-tolerance 0; the nha benchmark uses 0.01 on TCP, m = 3."""
     node_lr: float = 1e-3
     """AdamW learning rate of the NODE baseline."""
     event_model: str = "factorised"
@@ -96,6 +100,8 @@ def check_options(model: str, modes: int, options: NHAFitOptions) -> None:
     for name, value, allowed in choices:
         if value not in allowed:
             raise ValueError(f"--{name} {value!r} is not one of {', '.join(allowed)}")
+    if options.mode_balance < 0:
+        raise ValueError(f"--mode-balance must be at least 0, got {options.mode_balance}")
     if modes < 1 or options.epochs < 1 or options.window < 2:
         raise ValueError("--modes and --epochs must be at least 1 and --window at least 2")
 
@@ -115,7 +121,7 @@ def progress_callback(total: int, label: str, enabled: bool):
 def mode_config(data: FitData, modes: int, options: NHAFitOptions) -> ModeConfig:
     reads = getattr(data.generator, "flow_inputs", None)
     return ModeConfig(modes=modes, flow=options.flow, flow_inputs=reads, gate=options.gate,
-                      encoder_lr=options.encoder_lr, flow_lr=options.flow_lr)
+                      encoder_lr=options.encoder_lr, flow_lr=options.flow_lr, balance=options.mode_balance)
 
 
 def fit_model(model: str, data: FitData, modes: int, seed: int, options: NHAFitOptions,

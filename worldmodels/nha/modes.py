@@ -1,5 +1,11 @@
 """Stage 2 of NHA: the mode encoder and the mode-conditioned flows, fitted together by reconstructing every
-segment from its first state (RK4 on the data grid, all segments at once, padding masked out)."""
+segment from its first state (RK4 on the data grid, all segments at once, padding masked out).
+
+An optional usage term (ours, not in the paper) breaks ties the reconstruction cannot break. Where a group of
+segments is reconstructed equally well by two modes, the reconstruction gives the encoder no reason to tell them
+apart. Reno TCP's off segments are such a group: they sit at w = 0, where the slow-start field is zero too. A
+small weight on `usage_imbalance` then sends such a group to a mode of its own, while segments whose fields differ
+stay where the reconstruction puts them."""
 
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ class ModeConfig:
     gate: str = "categorical"
     encoder_lr: float = 3e-4
     flow_lr: float = 1e-2
+    balance: float = 0.0  # weight of usage_imbalance in the loss; 0 is the paper's loss
 
     def encoder(self) -> ModeEncoder:
         return ModeEncoder(self.modes, self.encoder_hidden, self.dropout)
@@ -59,6 +66,13 @@ def encode(config: ModeConfig, encoder_params: dict, segments: Segments, key: ja
     return config.encoder().apply({"params": encoder_params}, inputs, train=train, rngs=rngs)
 
 
+def usage_imbalance(logits: jax.Array) -> jax.Array:
+    """log m - H(mean softmax) over the segments: 0 when they use the m modes equally, log m when all use one.
+    It acts on the batch's mean use only, so each segment's own gate stays free to be sharp."""
+    usage = jnp.mean(jax.nn.softmax(logits), axis=0)
+    return jnp.log(logits.shape[-1]) + jnp.sum(usage * jnp.log(usage + 1e-12))
+
+
 def loss_fn(config: ModeConfig, segments: Segments):
     """The stage-2 loss `(params, key) -> L`: sigma-scaled (the states are normalised) masked MSE."""
     mask = input_mask(segments.z.shape[-1], config.flow_inputs)
@@ -71,6 +85,6 @@ def loss_fn(config: ModeConfig, segments: Segments):
                                         rngs={"dropout": drop_key})
         gates = gate(logits, gate_key, config.gate)
         prediction = solve_segments(params["flows"], gates, segs, mask)
-        return masked_mse(prediction, segs.z, segs.mask)
+        return masked_mse(prediction, segs.z, segs.mask) + config.balance * usage_imbalance(logits)
 
     return loss
