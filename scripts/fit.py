@@ -10,6 +10,7 @@ The last --holdout episodes are held out. The model trains --updates jitted upda
 then eval.json gets the probes, read from the acting features (the posterior of each clean frame):
   task_state_r2        ridge R^2 of the true task state, fitted on training episodes, scored on held-out ones
   distractor_state_r2  the same for the distractors' state (lower: the model ignores them more)
+  ..._r2_per_dim       both, one R^2 per dimension of the target (pendulum: cos theta, sin theta, theta dot)
   reward_mse           the reward head's squared error on held-out episodes
 
 A probe whose target the data lacks is null, with a note. PNGs: reconstructions.png (rssm: frames above the
@@ -235,17 +236,20 @@ def probe_all(fitted, train, heldout, alpha: float) -> dict:
     """The three probes on held-out episodes; a probe without its target in the data is null with a note."""
     import numpy as np
 
-    from worldmodels.probes import flat_steps, ridge_r2
+    from worldmodels.probes import flat_steps, ridge_r2_per_dimension
 
     out, notes = {}, []
     train_x, test_x = flat_steps(fitted.features(train)), flat_steps(fitted.features(heldout))
     for key, name in (("task_state_r2", "task_state"), ("distractor_state_r2", "distractor_state")):
         train_y, test_y = getattr(train, name), getattr(heldout, name)
         if train_y is None or train_y.shape[-1] == 0:
-            out[key] = None
+            out[key], out[f"{key}_per_dim"] = None, None
             notes.append(f"{key} skipped: the data holds no {name}")
             continue
-        out[key] = ridge_r2(train_x, flat_steps(train_y), test_x, flat_steps(test_y), alpha)
+        scores = ridge_r2_per_dimension(train_x, flat_steps(train_y), test_x, flat_steps(test_y), alpha)
+        varying = [s for s in scores if s is not None]
+        out[key] = float(np.mean(varying)) if varying else float("nan")
+        out[f"{key}_per_dim"] = scores  # e.g. pendulum: cos theta, sin theta, theta dot
     # Step 0 of an episode has no reward: it was not arrived at.
     error = fitted.predicted_reward(heldout)[:, 1:] - heldout.reward[:, 1:]
     out["reward_mse"] = float(np.mean(error**2))

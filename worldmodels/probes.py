@@ -29,21 +29,31 @@ def ridge_predict(fit: tuple, x: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, np.float64) - mean) / scale) @ weights + y_mean
 
 
-def r2(y: np.ndarray, prediction: np.ndarray) -> float:
-    """R^2 averaged over the target's dimensions that vary in `y` (as sklearn's uniform average); nan if none."""
+def r2_per_dimension(y: np.ndarray, prediction: np.ndarray) -> list[float | None]:
+    """R^2 of each of the target's dimensions; None for a dimension that does not vary in `y`."""
     y, prediction = np.asarray(y, np.float64), np.asarray(prediction, np.float64)
     total = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
-    varies = total > 1e-12 * len(y)
-    if not np.any(varies):
-        return float("nan")
     residual = np.sum((y - prediction) ** 2, axis=0)
-    return float(np.mean(1.0 - residual[varies] / total[varies]))
+    varies = total > 1e-12 * len(y)
+    return [float(1.0 - r / t) if v else None for r, t, v in zip(residual, total, varies)]
+
+
+def r2(y: np.ndarray, prediction: np.ndarray) -> float:
+    """R^2 averaged over the target's dimensions that vary in `y` (as sklearn's uniform average); nan if none."""
+    scores = [s for s in r2_per_dimension(y, prediction) if s is not None]
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 def ridge_r2(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
              alpha: float = 1.0) -> float:
     """R^2 on (test_x, test_y) of ridge regression fitted on (train_x, train_y); rows are steps."""
     return r2(test_y, ridge_predict(ridge_fit(train_x, train_y, alpha), test_x))
+
+
+def ridge_r2_per_dimension(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+                           alpha: float = 1.0) -> list[float | None]:
+    """`ridge_r2`, one score per target dimension (None where the held-out target is constant)."""
+    return r2_per_dimension(test_y, ridge_predict(ridge_fit(train_x, train_y, alpha), test_x))
 
 
 def flat_steps(x: np.ndarray) -> np.ndarray:

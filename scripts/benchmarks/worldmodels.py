@@ -80,6 +80,11 @@ def fit_argv(model: str, data: Path, run_dir: Path, budget: Budget) -> list[str]
             "--holdout", str(budget.holdout), "--checkpoint-every", str(budget.updates), "--no-progress"]
 
 
+def per_dimension(scores: list | None) -> str | None:
+    """The per-dimension R^2 as one cell, e.g. "0.99 / 0.08 / 0.23" (the pendulum's cos, sin, theta dot)."""
+    return None if scores is None else " / ".join("-" if v is None else f"{v:.2f}" for v in scores)
+
+
 def probe_rows(out_dir: Path, budget: Budget) -> tuple[list[dict], list[str]]:
     """Fit both models on both datasets; one row each, and the pictures copied next to the report."""
     from scripts import fit
@@ -93,6 +98,7 @@ def probe_rows(out_dir: Path, budget: Budget) -> tuple[list[dict], list[str]]:
             rate = evaluation["final_metrics"].get("updates_per_second", float("nan"))
             rows.append({"model": model, "distractor": distractor, "updates": evaluation["updates"],
                          "task_state_r2": evaluation["task_state_r2"],
+                         "task_state_r2_per_dim": per_dimension(evaluation.get("task_state_r2_per_dim")),
                          "distractor_state_r2": evaluation["distractor_state_r2"],
                          "reward_mse": evaluation["reward_mse"], "updates_per_s": rate,
                          "fit_seconds": evaluation["fit_seconds"]})

@@ -15,7 +15,8 @@ ENV = "pixels:pendulum_swingup?distractor=shapes&num_shapes=2&size=16"
 TINY = ["--depth", "4", "--deter", "16", "--stoch", "4", "--classes", "4", "--units", "16", "--batch-size", "2",
         "--sequence-length", "8", "--updates", "4", "--log-every", "2", "--checkpoint-every", "4", "--holdout", "2",
         "--no-progress"]
-KEYS = {"task_state_r2", "distractor_state_r2", "reward_mse", "notes", "pictures", "updates", "final_metrics"}
+KEYS = {"task_state_r2", "task_state_r2_per_dim", "distractor_state_r2", "distractor_state_r2_per_dim",
+        "reward_mse", "notes", "pictures", "updates", "final_metrics"}
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from worldmodels.probes import flat_steps, r2, ridge_r2
+from worldmodels.probes import flat_steps, r2, r2_per_dimension, ridge_r2, ridge_r2_per_dimension
 
 
 def _split(rng, features, targets, train=800):
@@ -29,12 +29,15 @@ def test_half_the_target_dimensions_held_averages_them():
     targets = rng.normal(size=(1000, 2))
     features = np.concatenate([targets[:, :1], rng.normal(size=(1000, 10))], axis=1)
     assert 0.4 < ridge_r2(*_split(rng, features, targets), alpha=1.0) < 0.6
+    held, missed = ridge_r2_per_dimension(*_split(rng, features, targets), alpha=1.0)
+    assert held > 0.99 and abs(missed) < 0.1
 
 
 def test_r2_ignores_constant_dimensions_and_is_nan_when_nothing_varies():
     y = np.stack([np.arange(10.0), np.ones(10)], axis=1)
     assert r2(y, y) == 1.0
     assert np.isnan(r2(np.ones((10, 2)), np.zeros((10, 2))))
+    assert r2_per_dimension(y, y) == [1.0, None]
 
 
 def test_flat_steps_keeps_each_step_a_row():
