@@ -236,7 +236,7 @@ def probe_all(fitted, train, heldout, alpha: float) -> dict:
     """The three probes on held-out episodes; a probe without its target in the data is null with a note."""
     import numpy as np
 
-    from worldmodels.probes import flat_steps, ridge_r2_per_dimension
+    from worldmodels.probes import flat_steps, mean_r2, ridge_r2_per_dimension
 
     out, notes = {}, []
     train_x, test_x = flat_steps(fitted.features(train)), flat_steps(fitted.features(heldout))
@@ -247,9 +247,7 @@ def probe_all(fitted, train, heldout, alpha: float) -> dict:
             notes.append(f"{key} skipped: the data holds no {name}")
             continue
         scores = ridge_r2_per_dimension(train_x, flat_steps(train_y), test_x, flat_steps(test_y), alpha)
-        varying = [s for s in scores if s is not None]
-        out[key] = float(np.mean(varying)) if varying else float("nan")
-        out[f"{key}_per_dim"] = scores  # e.g. pendulum: cos theta, sin theta, theta dot
+        out[key], out[f"{key}_per_dim"] = mean_r2(scores), scores  # pendulum: cos theta, sin theta, theta dot
     # Step 0 of an episode has no reward: it was not arrived at.
     error = fitted.predicted_reward(heldout)[:, 1:] - heldout.reward[:, 1:]
     out["reward_mse"] = float(np.mean(error**2))

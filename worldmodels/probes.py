@@ -38,10 +38,16 @@ def r2_per_dimension(y: np.ndarray, prediction: np.ndarray) -> list[float | None
     return [float(1.0 - r / t) if v else None for r, t, v in zip(residual, total, varies)]
 
 
+def mean_r2(scores: list[float | None]) -> float:
+    """The mean of per-dimension R^2 scores over the dimensions that have one (sklearn's uniform average); nan
+    if none has."""
+    kept = [s for s in scores if s is not None]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def r2(y: np.ndarray, prediction: np.ndarray) -> float:
-    """R^2 averaged over the target's dimensions that vary in `y` (as sklearn's uniform average); nan if none."""
-    scores = [s for s in r2_per_dimension(y, prediction) if s is not None]
-    return float(np.mean(scores)) if scores else float("nan")
+    """R^2 averaged over the target's dimensions that vary in `y`; nan if none varies."""
+    return mean_r2(r2_per_dimension(y, prediction))
 
 
 def ridge_r2(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
