@@ -10,7 +10,10 @@ The last --holdout episodes are held out. The model trains --updates jitted upda
 then eval.json gets the probes, read from the acting features (the posterior of each clean frame):
   task_state_r2        ridge R^2 of the true task state, fitted on training episodes, scored on held-out ones
   distractor_state_r2  the same for the distractors' state (lower: the model ignores them more)
-  ..._r2_per_dim       both, one R^2 per dimension of the target (pendulum: cos theta, sin theta, theta dot)
+  task_state_invariant_r2  the same for the task state up to its mirror image (pendulum: cos theta, |sin theta|,
+                       theta dot sign(sin theta)); a model that learns from rewards alone can only hold this much
+  distractor_features_r2   the same for the distractors in an order-free form (shapes: a density map of centres)
+  ..._r2_per_dim       each, one R^2 per dimension of the target (pendulum: cos theta, sin theta, theta dot)
   reward_mse           the reward head's squared error on held-out episodes
 
 A probe whose target the data lacks is null, with a note. PNGs: reconstructions.png (rssm: frames above the
@@ -233,14 +236,16 @@ def fit_and_probe(fitter, fit_args: FitArgs, options, data, run_dir: Path, setti
 
 
 def probe_all(fitted, train, heldout, alpha: float) -> dict:
-    """The three probes on held-out episodes; a probe without its target in the data is null with a note."""
+    """The probes on held-out episodes; a probe without its target in the data is null with a note."""
     import numpy as np
 
+    from worldmodels.episodes import OPTIONAL
     from worldmodels.probes import flat_steps, mean_r2, ridge_r2_per_dimension
 
     out, notes = {}, []
     train_x, test_x = flat_steps(fitted.features(train)), flat_steps(fitted.features(heldout))
-    for key, name in (("task_state_r2", "task_state"), ("distractor_state_r2", "distractor_state")):
+    for name in OPTIONAL:
+        key = f"{name}_r2"
         train_y, test_y = getattr(train, name), getattr(heldout, name)
         if train_y is None or train_y.shape[-1] == 0:
             out[key], out[f"{key}_per_dim"] = None, None
@@ -258,8 +263,11 @@ def probe_all(fitted, train, heldout, alpha: float) -> dict:
 def summary_line(evaluation: dict) -> str:
     show = lambda v: "n/a" if v is None else f"{v:.3f}"
     return (f"{evaluation['model']} after {evaluation['updates']} updates: task state R^2 "
-            f"{show(evaluation['task_state_r2'])}, distractor R^2 {show(evaluation['distractor_state_r2'])}, "
-            f"reward MSE {evaluation['reward_mse']:.4f} (held-out episodes)")
+            f"{show(evaluation['task_state_r2'])} (up to its mirror image "
+            f"{show(evaluation['task_state_invariant_r2'])}), "
+            f"distractor R^2 {show(evaluation['distractor_state_r2'])} (order-free "
+            f"{show(evaluation['distractor_features_r2'])}), reward MSE {evaluation['reward_mse']:.4f} "
+            f"(held-out episodes)")
 
 
 def cli(argv: list[str] | None = None) -> None:

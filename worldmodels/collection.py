@@ -4,7 +4,8 @@ The behaviour is uniform random with sticky actions: at each step the previous a
 `sticky`, else a fresh uniform one is drawn. Sticky actions move a pendulum much further from where it starts
 than independent draws, which average out, so the data covers more of the state space. All episodes are rolled
 out at once (vmapped) in one jitted scan; the env's `info["task_features"]` (the true state, angles as cos and
-sin) and `info["distractor_state"]` become the probe targets where the env reports them.
+sin) and `info["distractor_state"]` become the probe targets where the env reports them, and so do their other
+forms, `info["task_invariant_features"]` and `info["distractor_features"]` (envs/pixels/env.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import numpy as np
 
 from worldmodels.episodes import Episodes
 
+# The dataset's probe targets and the env info they come from.
+PROBE_TARGETS = {"task_state": "task_features", "distractor_state": "distractor_state",
+                 "task_state_invariant": "task_invariant_features", "distractor_features": "distractor_features"}
+
 
 def collect(env_name: str, episodes: int, length: int, sticky: float, seed: int) -> Episodes:
     """`episodes` episodes of `length` steps (`length - 1` actions) of sticky random actions on `env_name`."""
@@ -24,8 +29,7 @@ def collect(env_name: str, episodes: int, length: int, sticky: float, seed: int)
     check_env(env, env_name, length)
     image, action, reward, info = _roll_out(env, episodes, length, sticky, jax.random.PRNGKey(seed))
     major = lambda x: np.swapaxes(np.asarray(x), 0, 1)  # [L, E, ...] -> [E, L, ...]
-    states = {name: major(info[key]) for name, key in (("task_state", "task_features"),
-                                                       ("distractor_state", "distractor_state")) if key in info}
+    states = {name: major(info[key]) for name, key in PROBE_TARGETS.items() if key in info}
     return Episodes(major(image), major(action), major(reward), env=env_name, **states)
 
 
@@ -73,4 +77,4 @@ def _roll_out(env, episodes: int, length: int, sticky: float, key: jax.Array):
 
 
 def _probe_info(info: dict) -> dict:
-    return {k: info[k] for k in ("task_features", "distractor_state") if k in info}
+    return {k: info[k] for k in PROBE_TARGETS.values() if k in info}

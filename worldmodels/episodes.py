@@ -11,6 +11,8 @@ The layout: E episodes of L steps each, every array episode-major, step t of an 
 | `reward` | [E, L] | float32 | r_t, received on arriving at o_t; 0 at t = 0 |
 | `task_state` | [E, L, K] | float32 | optional: the true state at o_t, as probe targets (angles as cos, sin) |
 | `distractor_state` | [E, L, D] | float32 | optional: the distractors' state at o_t (e.g. shape centres); D may be 0 |
+| `task_state_invariant` | [E, L, K] | float32 | optional: `task_state` up to the task's mirror symmetry |
+| `distractor_features` | [E, L, G] | float32 | optional: `distractor_state`, order-free (shapes: a density map) |
 
 No episode terminates inside the data (episodes are cut at L steps, so the continue flag is 1 throughout). The
 arrays are stored as they are in an `.npz` file or as top-level datasets of an HDF5 file (`.h5`, `.hdf5`), with
@@ -32,7 +34,7 @@ import numpy as np
 from core.sequences import DreamerSequence
 
 REQUIRED = ("image", "action", "reward")
-OPTIONAL = ("task_state", "distractor_state")
+OPTIONAL = ("task_state", "distractor_state", "task_state_invariant", "distractor_features")
 HDF5_SUFFIXES = (".h5", ".hdf5")
 
 
@@ -49,6 +51,8 @@ class Episodes:
     reward: np.ndarray
     task_state: np.ndarray | None = None
     distractor_state: np.ndarray | None = None
+    task_state_invariant: np.ndarray | None = None
+    distractor_features: np.ndarray | None = None
     env: str = ""
 
     @property
@@ -131,7 +135,7 @@ def validate(arrays: dict, env: str, source: str) -> Episodes:
     if lead[0] < 2 or lead[1] < 2:
         raise EpisodeDataError(f"{source}: needs at least 2 episodes of at least 2 steps, got {lead[0]} x {lead[1]}")
     out = {"image": image}
-    for name, ndim in (("action", 3), ("reward", 2), ("task_state", 3), ("distractor_state", 3)):
+    for name, ndim in (("action", 3), ("reward", 2), *((name, 3) for name in OPTIONAL)):
         if name not in arrays:
             continue
         array = np.asarray(arrays[name])

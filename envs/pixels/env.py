@@ -10,9 +10,12 @@ never terminate.
 `info`, at reset and every step (from the state the step reached, like `final_obs`):
     task_state        [S]  the task's full physical state (`PixelEnv.task.state_names`)
     task_features     [F]  the same state as probe targets, angles as (cos, sin) (`task.feature_names`)
+    task_invariant_features [F]  pendulum_swingup only: `task_features` up to the mirror image (tasks.py)
     distractor_state  [D]  none, noise: D = 0; shapes: the N shape centres (x, y) in view coordinates
                            ([-1, 1]^2, x right, y up), D = 2N; video: the texture's scroll offset, D = 2;
                            color: the body's and the floor's RGB, D = 6
+    distractor_features [G]  `distractor_state` as a linear probe can read it: shapes, a 4 x 4 density map of
+                           the centres (G = 16); otherwise `distractor_state` itself
 """
 
 from __future__ import annotations
@@ -105,9 +108,13 @@ class PixelEnv(JaxEnv):
         return to_uint8(self.render(state, key))
 
     def extra_info(self, state: PixelState) -> dict[str, jax.Array]:
-        return {"task_state": state.task.astype(jnp.float32),
+        info = {"task_state": state.task.astype(jnp.float32),
                 "task_features": self.task.features(state.task).astype(jnp.float32),
-                "distractor_state": self.background.info(state.distractor).astype(jnp.float32)}
+                "distractor_state": self.background.info(state.distractor).astype(jnp.float32),
+                "distractor_features": self.background.features(state.distractor).astype(jnp.float32)}
+        if hasattr(self.task, "invariant_features"):
+            info["task_invariant_features"] = self.task.invariant_features(state.task).astype(jnp.float32)
+        return info
 
     # --- rendering ---------------------------------------------------------------------------------------------
     def render(self, state: PixelState, key: jax.Array) -> jax.Array:

@@ -5,6 +5,7 @@ the state the step reached (and, for the cart-pole and the point mass, a small c
 
     initial_state(key) -> state [S]          physics_step(state, action) -> state [S]
     reward(state, action) -> []              features(state) -> [F]  (the probe targets)
+    invariant_features(state) -> [F]  (optional) the probe targets up to the task's mirror symmetry
     parts(points [H, W, 2] in world units, state) -> list[Part], back to front
     view: the world square the frame shows (envs/pixels/render.py)
 
@@ -53,6 +54,15 @@ class PendulumSwingup:
 
     def features(self, state: jax.Array) -> jax.Array:
         return jnp.stack([jnp.cos(state[0]), jnp.sin(state[0]), state[1]])
+
+    def invariant_features(self, state: jax.Array) -> jax.Array:
+        """`features` with the mirror image divided out: (cos theta, |sin theta|, theta_dot sign(sin theta)).
+        The dynamics and the reward are unchanged under (theta, theta_dot, action) -> (-theta, -theta_dot,
+        -action), and so is a random policy symmetric in its actions. On data from such a policy a state and its
+        mirror image are bisimilar, and a model that learns from rewards alone (HRSSM's bisimulation loss) has no
+        reason to tell them apart; sin theta and theta_dot change sign under the mirror, these do not."""
+        side = jnp.sign(jnp.sin(state[0]))
+        return jnp.stack([jnp.cos(state[0]), jnp.abs(jnp.sin(state[0])), state[1] * side])
 
     def tip(self, state: jax.Array) -> jax.Array:
         return self.pendulum.l * jnp.stack([-jnp.sin(state[0]), jnp.cos(state[0])])

@@ -170,6 +170,31 @@ def test_info_features_are_the_true_state():
         np.testing.assert_allclose(timestep.info["task_features"], expected, rtol=1e-5, atol=1e-6)
 
 
+def test_the_pendulums_invariant_features_do_not_change_under_the_mirror_image():
+    task = TASKS["pendulum_swingup"]()
+    state = jnp.array([0.7, -1.3])
+    mirrored = task.invariant_features(-state)
+    np.testing.assert_allclose(task.invariant_features(state), mirrored, atol=1e-6)
+    np.testing.assert_allclose(mirrored, task.features(state), atol=1e-6)  # sin theta > 0: the features themselves
+    np.testing.assert_allclose(task.invariant_features(jnp.array([-0.7, 1.3])), task.features(state), atol=1e-6)
+    _, first, _ = rollout("pendulum_swingup")
+    assert first.info["task_invariant_features"].shape == (BATCH, 3)
+    assert "task_invariant_features" not in rollout("point_mass_reach")[1].info  # no mirror declared
+
+
+def test_the_shapes_density_is_order_free_and_peaks_where_the_centres_are():
+    env = envs.make("pixels:pendulum_swingup?distractor=shapes&num_shapes=2")
+    state = env.initial_state(jax.random.key(0))
+    shapes = state.distractor.replace(centres=jnp.array([[-0.75, -0.75], [0.25, 0.75]]))
+    density = env.background.features(shapes)
+    swapped = env.background.features(shapes.replace(centres=shapes.centres[::-1]))
+    np.testing.assert_allclose(density, swapped, rtol=1e-6)
+    assert density.shape == (16,) and set(np.argsort(density)[-2:]) == {0, 14}  # cells (row 0, col 0), (3, 2)
+    np.testing.assert_allclose(density.max(), 1.0, atol=0.01)  # a centre on a grid point, the other far away
+    _, first, _ = rollout("pendulum_swingup?distractor=video")
+    np.testing.assert_array_equal(first.info["distractor_features"], first.info["distractor_state"])
+
+
 def test_action_repeat_advances_task_and_distractor_k_times_and_sums_rewards():
     once = envs.make("pixels:point_mass_reach?distractor=shapes&action_repeat=1")
     thrice = envs.make("pixels:point_mass_reach?distractor=shapes&action_repeat=3")

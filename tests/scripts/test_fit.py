@@ -16,7 +16,8 @@ TINY = ["--depth", "4", "--deter", "16", "--stoch", "4", "--classes", "4", "--un
         "--sequence-length", "8", "--updates", "4", "--log-every", "2", "--checkpoint-every", "4", "--holdout", "2",
         "--no-progress"]
 KEYS = {"task_state_r2", "task_state_r2_per_dim", "distractor_state_r2", "distractor_state_r2_per_dim",
-        "reward_mse", "notes", "pictures", "updates", "final_metrics"}
+        "task_state_invariant_r2", "distractor_features_r2", "reward_mse", "notes", "pictures", "updates",
+        "final_metrics"}
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,7 @@ def test_both_models_fit_and_probe_from_an_env_and_from_a_file(tmp_path, data_fi
         assert saved["pictures"] == [picture] and (run_dir / picture).stat().st_size > 0
         assert [json.loads(line)["update"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [2, 4]
     assert np.isfinite(from_env["task_state_r2"]) and np.isfinite(from_env["distractor_state_r2"])
+    assert np.isfinite(from_env["task_state_invariant_r2"]) and len(from_env["distractor_features_r2_per_dim"]) == 16
     assert from_file["task_state_r2"] is None and from_file["distractor_state_r2"] is None
     assert any("no task_state" in note for note in from_file["notes"])
     assert episodes.load(rssm_dir / "dataset.npz").num_episodes == 6, "collected data is kept in the run dir"
