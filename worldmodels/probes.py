@@ -53,7 +53,7 @@ def r2(y: np.ndarray, prediction: np.ndarray) -> float:
 def ridge_r2(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
              alpha: float = 1.0) -> float:
     """R^2 on (test_x, test_y) of ridge regression fitted on (train_x, train_y); rows are steps."""
-    return r2(test_y, ridge_predict(ridge_fit(train_x, train_y, alpha), test_x))
+    return mean_r2(ridge_r2_per_dimension(train_x, train_y, test_x, test_y, alpha))
 
 
 def ridge_r2_per_dimension(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,

@@ -12,7 +12,7 @@ import numpy as np
 
 from worldmodels.nha.data import FitData
 from worldmodels.nha.evaluation import learned_to_true
-from worldmodels.nha.events import event_records, fit_events, sample_event
+from worldmodels.nha.events import EventRecords, event_records, fit_events, sample_event
 from worldmodels.nha.fit import FitOutcome, NHAFitOptions, fit_model
 from worldmodels.nha.metrics import ks_to_cdf
 from worldmodels.nha.model import NHAModel
@@ -76,10 +76,8 @@ def analytic_ks(model: NHAModel, data: FitData, seed: int, count: int = 2000) ->
     return out
 
 
-def refit_events(model: NHAModel, data: FitData, steps: int, seed: int, censoring: bool) -> NHAModel:
-    """The same model with its event module refitted from `seed`, with or without the censored records."""
-    labels = segment_labels(model, data.train_segments)
-    records = event_records(data.train_segments, labels)
+def refit_events(model: NHAModel, records: EventRecords, steps: int, seed: int, censoring: bool) -> NHAModel:
+    """The same model with its event module refitted on `records` from `seed`, with or without the censored ones."""
     config = replace(model.event_config, censoring=censoring)
     events, stats, _ = fit_events(config, records, model.modes, jax.random.PRNGKey(seed), steps)
     return model.replace(events=events, stats=stats, event_config=config)
@@ -89,15 +87,15 @@ def censoring_ablation(model: NHAModel, data: FitData, steps: int, seeds: tuple[
     """Mean over SS and CA of the KS distance to the analytic law, for event modules refitted with and without the
     censored records, in pairs that share the refit's seed (so the difference is the censoring, not the fit's own
     noise); averaged over `seeds`. Only each trajectory's last segment is censored, so the gap is small."""
+    labels = segment_labels(model, data.train_segments)
+    records = event_records(data.train_segments, labels)  # the same records for every refit
     arms = {}
     for censoring in (True, False):
-        scores = [analytic_ks(refit_events(model, data, steps, s, censoring), data, s) for s in seeds]
+        scores = [analytic_ks(refit_events(model, records, steps, s, censoring), data, s) for s in seeds]
         arms[censoring] = {"per_seed": scores, "mean_ks": float(np.mean([np.nanmean([k["SS"], k["CA"]])
                                                                           for k in scores]))}
-    labels = segment_labels(model, data.train_segments)
-    censored = int(event_records(data.train_segments, labels).censored.sum())
-    return {"with_censoring": arms[True], "without_censoring": arms[False], "censored_records": censored,
-            "records": int(len(labels)), "seeds": list(seeds),
+    return {"with_censoring": arms[True], "without_censoring": arms[False],
+            "censored_records": int(records.censored.sum()), "records": int(len(labels)), "seeds": list(seeds),
             "difference": arms[False]["mean_ks"] - arms[True]["mean_ks"]}
 
 

@@ -125,8 +125,9 @@ def probe_rows(out_dir: Path, budget: Budget) -> tuple[list[dict], list[str]]:
 # the shapes as an order-free density map). docs/benchmarks/worldmodels/README.md says why both are reported.
 EXACT_TARGETS = ("task_state_r2", "distractor_state_r2")
 READABLE_TARGETS = ("task_state_invariant_r2", "distractor_features_r2")
-VERDICT_TITLES = {"exact": "On the exact targets (cos, sin, theta dot; each shape's centre)",
-                  "readable": "On the readable targets (up to the mirror image; the shapes as a density map)"}
+VERDICTS = {"exact": (EXACT_TARGETS, "On the exact targets (cos, sin, theta dot; each shape's centre)"),
+            "readable": (READABLE_TARGETS,
+                         "On the readable targets (up to the mirror image; the shapes as a density map)")}
 
 
 def verdict(rows: list[dict], targets: tuple[str, str] = EXACT_TARGETS) -> tuple[bool, list[str]]:
@@ -167,7 +168,7 @@ def markdown(probes: list[dict], verdicts: dict[str, tuple[bool, list[str]]], re
         f"frame).\n",
         markdown_table(shown),
         *(f"**{title}: {'PASS' if verdicts[name][0] else 'FAIL'}**\n\n" + "\n".join(verdicts[name][1]) + "\n"
-          for name, title in VERDICT_TITLES.items()),
+          for name, (_, title) in VERDICTS.items()),
         "\n".join(f"![{p}]({p})" for p in pictures) + "\n",
         f"## Dreamer returns\n\n`--agent dreamer` on `{env_name('shapes')}`, {budget.dreamer_steps} env steps "
         f"({budget.learning_starts} random, then one update every {budget.train_every} steps: about {updates} "
@@ -181,8 +182,7 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
     budget = QUICK if quick else FULL
     out_dir = Path(out_dir)
     probes, pictures = probe_rows(out_dir, budget)
-    verdicts = {name: verdict(probes, targets) for name, targets in (("exact", EXACT_TARGETS),
-                                                                     ("readable", READABLE_TARGETS))}
+    verdicts = {name: verdict(probes, targets) for name, (targets, _) in VERDICTS.items()}
     returns, run_dirs = train_all(dreamer_runs(budget), out_dir)
     (out_dir / "probes.json").write_text(json.dumps(
         {"rows": probes, **{name: {"pass": ok, "checks": lines} for name, (ok, lines) in verdicts.items()}},
