@@ -377,7 +377,7 @@ def parse_memory_options(options: tuple[str, ...]) -> dict:
 
 
 def _env_axes(cell):
-    """The env (batch) axis of each leaf of a cell's carry: a stacked cell keeps its layer axis first."""
+    """The env (batch) axis of each leaf of a cell's carry (found by comparing two batch sizes)."""
     two = jax.eval_shape(lambda: cell.initialize_carry((2,)))
     three = jax.eval_shape(lambda: cell.initialize_carry((3,)))
     return jax.tree.map(lambda a, b: next(i for i, (p, q) in enumerate(zip(a.shape, b.shape)) if p != q), two, three)

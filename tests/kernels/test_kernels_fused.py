@@ -31,7 +31,7 @@ def s4d_reference(cell, params, carry, xs, resets):
 
 
 def selective_reference(cell, params, carry, xs, resets):
-    """The selective layer with its SSM as a step-by-step recurrence over [B, D, N] states."""
+    """The selective layer with its SSM as a step-by-step recurrence over [B, N, D] states."""
 
     def ssm(self, params, state, x, resets):
         n, r = self.state_size, self.rank
@@ -42,9 +42,9 @@ def selective_reference(cell, params, carry, xs, resets):
 
         def step(h, inputs):
             dt_t, x_t, b, c, r_t = inputs
-            decayed = jnp.where(r_t[..., None, None], 0, jnp.exp(dt_t[..., None] * a) * h)
-            h = decayed + (dt_t * x_t)[..., None] * b[..., None, :]
-            return h, jnp.einsum("...dn,...n->...d", h, c) + params["ssm"]["D"] * x_t
+            decayed = jnp.where(r_t[..., None, None], 0, jnp.exp(dt_t[..., None, :] * a.T) * h)
+            h = decayed + (dt_t * x_t)[..., None, :] * b[..., None]
+            return h, jnp.einsum("...nd,...n->...d", h, c) + params["ssm"]["D"] * x_t
 
         state, y = jax.lax.scan(step, state, (dt, x, b_t, c_t, resets))
         return y, state
