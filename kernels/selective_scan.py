@@ -14,12 +14,14 @@ its states from them, then runs the adjoint recurrence backwards through it,
 
     lam_t = dy_t C_t^T + (1 - r_{t+1}) exp(dt_{t+1} A) lam_{t+1},
 
-and reads every input's gradient off the chunk's lam and states as whole-chunk products and reductions. The two
-loops carry nothing but the recurrence. Computing the gradients inside the adjoint loop, a step at a time, took
-about 1.4x as long (`[128, 8, 128, 16]`, backward 8.9 ms against 6.2 ms): the contractions over D and the
-per-step slices and writes cost more in a loop step than as one chunk-wide operation. Keeping every state (or
-decay) from the forward pass instead was slower still: writing and reading them back cost more than recomputing
-them.
+and reads the gradients off lam and the states in two ways. Those that sum over N (dt's and u's, and A's, summed
+over time into a `[B, N, D]` carry) are formed inside the adjoint loop, a step at a time: each is a few row
+additions of `[B, D]`, and forming them there spares writing the chunk's `[L, B, N, D]` products and reading
+them back (the scan's gradient took 16-24 % less time than with them as chunk-wide products). Those that
+contract over D (B's and C's) are chunk-wide products of the stacked lam and states after the loop: inside it,
+a sum along the contiguous D axis for every step made the gradient 1.4x slower. Keeping every state (or decay)
+from the forward pass instead of recomputing a chunk's was slower still: writing and reading them back cost
+more than recomputing them.
 
 Measured choices (a [128, 8, 128, 16] case, `scripts/benchmark.py kernels` for the layer):
 - States are `[B, N, D]` inside: the wide D axis is the contiguous one, so a sum over N adds rows of D (a sum
@@ -117,31 +119,27 @@ def _backward(chunk, dt, u, b, c, a, resets, entering, dy, dlast):
     """Cotangents of (dt, u, b, c, a, resets, h0), chunk by chunk from the end."""
 
     def chunk_backward(carry, inputs):
-        flow, grad_a = carry
         dt_c, u_c, b_c, c_c, resets_c, dy_c, h_in = inputs
         decay = _chunk_decays(dt_c, a, resets_c)
         h_last, previous = _states(decay, u_c, b_c, h_in)
-        flow, lam = _adjoint(decay, dy_c, c_c, flow)
-        grad_log_decay = decay * lam * previous  # d loss / d (dt_t A)
-        grad_a = grad_a + (grad_log_decay * dt_c[:, :, None]).sum((0, 1))[None]
+        carry, (lam, grad_dt, grad_u) = _adjoint(decay, dy_c, c_c, previous, dt_c, b_c, a, carry)
         # C_t's gradient pairs h_t with dy_t. h_t is previous[t + 1] (h_last at the end): shifting dy by one step
         # instead of the states by one avoids copying the chunk's states.
         dy_before = jnp.concatenate([jnp.zeros_like(dy_c[:1]), dy_c[:-1]])
         grad_c = jnp.concatenate([_contract_width(previous, dy_before)[1:], _contract_width(h_last[None], dy_c[-1:])])
-        grads = (_sum_over_states(grad_log_decay * a), jnp.einsum("lbnd,lbn->lbd", lam, b_c[..., 0]),
-                 _contract_width(lam, u_c), grad_c)
-        return (flow, grad_a), grads
+        return carry, (grad_dt, grad_u, _contract_width(lam, u_c), grad_c)
 
     # `flow` is the adjoint handed from step t to step t-1, (1 - r_t) exp(dt_t A) lam_t; at the end, d loss / d h0.
+    # A's gradient is summed over time into a [B, N, D] carry and over the batch at the end.
     inputs = in_chunks(chunk, dt, u, b, c, resets, dy) + (entering,)
-    (grad_h0, grad_a), grads = lax.scan(chunk_backward, (dlast, jnp.zeros_like(a)), inputs, reverse=True)
+    (grad_h0, grad_a), grads = lax.scan(chunk_backward, (dlast, jnp.zeros_like(dlast)), inputs, reverse=True)
     grad_dt, grad_u, grad_b, grad_c = (g.reshape((-1,) + g.shape[2:]) for g in grads)
-    return grad_dt, grad_u, grad_b, grad_c, grad_a, None, grad_h0
+    return grad_dt, grad_u, grad_b, grad_c, grad_a.sum(0)[None], None, grad_h0
 
 
 def _sum_over_states(x):
-    """`[L, B, N, D] -> [L, B, D]`, as N slice additions: XLA's CPU reduction over the N axis ran 3x slower."""
-    return functools.reduce(jnp.add, (x[:, :, n] for n in range(x.shape[2])))
+    """`[B, N, D] -> [B, D]`, as N row additions: XLA's CPU reduction over the N axis ran 3x slower."""
+    return functools.reduce(jnp.add, (x[:, n] for n in range(x.shape[1])))
 
 
 def _contract_width(x, y):
@@ -158,15 +156,23 @@ def _states(decay, u, b, h_in):
     return lax.scan(step, h_in, (decay, u, b))
 
 
-def _adjoint(decay, dy, c, flow):
-    """The adjoint recurrence through one chunk, backwards: (flow out of its first step, lam_t for each step)."""
+def _adjoint(decay, dy, c, previous, dt, b, a, carry):
+    """The adjoint recurrence through one chunk, backwards, with the gradients that sum over N read off each step.
 
-    def step(flow, inputs):
-        decay_t, dy_t, c_t = inputs
+    carry: (flow into the chunk's last step, A's gradient so far [B, N, D]). Returns (the carry out of its first
+    step, (lam_t [L, B, N, D], dt's gradient [L, B, D], u's gradient [L, B, D])).
+    """
+
+    def step(carry, inputs):
+        flow, grad_a = carry
+        decay_t, dy_t, c_t, previous_t, dt_t, b_t = inputs
         lam = dy_t[:, None] * c_t + flow  # d loss / d h_t
-        return decay_t * lam, lam
+        flow = decay_t * lam
+        grad_log_decay = flow * previous_t  # d loss / d (dt_t A)
+        grad_a = grad_a + grad_log_decay * dt_t[:, None]
+        return (flow, grad_a), (lam, _sum_over_states(grad_log_decay * a), _sum_over_states(lam * b_t))
 
-    return lax.scan(step, flow, (decay, dy, c), reverse=True)
+    return lax.scan(step, carry, (decay, dy, c, previous, dt, b), reverse=True)
 
 
 _scan.defvjp(_scan_fwd, _scan_bwd)
