@@ -94,8 +94,8 @@ class SelectiveCell:
     def initialize_carry(self, batch_shape: tuple[int, ...]):
         batch_shape = tuple(batch_shape)
         return (
-            # [N, D], not [D, N]: the wide D axis contiguous, so the per-step decays exp(dt A) broadcast dt along
-            # rows and vectorise (in [D, N] the acting step's exp took 2.5x as long).
+            # [N, D], not [D, N]: the wide D axis contiguous, so the decays exp(dt A) broadcast dt along rows and
+            # vectorise (128 state updates of 32 envs x 128 channels x 16: 9.9 ms in [D, N], 3.8 ms in [N, D]).
             jnp.zeros(batch_shape + (self.state_size, self.inner_size), jnp.float32),
             jnp.zeros(batch_shape + (self.conv_width - 1, self.inner_size), jnp.float32),
         )
