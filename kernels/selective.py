@@ -28,7 +28,7 @@ import numpy as np
 
 from kernels import blocks
 from kernels.recurrence import default_method, in_chunks, largest_divisor_at_most, linear_recurrence
-from kernels.selective_scan import selective_scan
+from kernels.selective_scan import selective_scan, selective_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,14 +121,14 @@ class SelectiveCell:
 
     def _mix_one_step(self, params, carry, u, reset):
         """`_mix` for one step: u [B..., H] -> (carry, out [B..., H])."""
-        keep = ~reset[..., None, None]
-        ssm_state, window = (jnp.where(keep, part, 0.0) for part in carry)
+        ssm_state, window = carry
+        window = jnp.where(reset[..., None, None], 0.0, window)
         x, gate = jnp.split(blocks.dense(params["in_proj"], u), 2, axis=-1)
         inputs = jnp.concatenate([window, x[..., None, :].astype(window.dtype)], axis=-2)  # [B..., W, D], oldest first
         x_conv = jax.nn.silu(self._conv_one_step(params["conv"], inputs)).astype(jnp.float32)
         dt, b_t, c_t, a = self._selection(params, x_conv)
-        ssm_state = jnp.exp(dt[..., None, :] * a.T) * ssm_state + (dt * x_conv)[..., None, :] * b_t[..., None]
-        y = jnp.einsum("...nd,...n->...d", ssm_state, c_t) + params["ssm"]["D"] * x_conv
+        y, ssm_state = selective_step(dt, dt * x_conv, b_t, c_t, a, reset, ssm_state)  # drops the state at a reset
+        y = y + params["ssm"]["D"] * x_conv
         out = blocks.dense(params["out_proj"], y * jax.nn.silu(gate))
         return (ssm_state, inputs[..., 1:, :]), out
 

@@ -57,7 +57,8 @@ def selective_scan(dt, u, b, c, a, resets, h0, chunk_size: int = 16):
     """
     dt, u, b, c, a, h0 = (v.astype(jnp.float32) for v in (dt, u, b, c, a, h0))
     if dt.shape[0] == 1:  # acting: one step needs no loop
-        return _single_step(dt[0], u[0], b[0], c[0], a, resets[0], h0)
+        y, last = selective_step(dt[0], u[0], b[0], c[0], a, resets[0], h0)
+        return y[None], last
     length, width, size = dt.shape[0], dt.shape[-1], b.shape[-1]
     rows = lambda v: v.reshape(length, -1, v.shape[-1])  # batch axes flattened: [T, B, last]
     columns = lambda v: rows(v)[..., None]  # [T, B, N, 1]: broadcast along D
@@ -67,10 +68,12 @@ def selective_scan(dt, u, b, c, a, resets, h0, chunk_size: int = 16):
     return y.reshape(dt.shape), last.reshape(h0.shape)
 
 
-def _single_step(dt, u, b, c, a, reset, h0):
+def selective_step(dt, u, b, c, a, reset, h0):
+    """One step of the recurrence above, for acting: (y [B..., D], h [B..., N, D]); shapes as `selective_scan`'s
+    without T."""
     decayed = jnp.where(reset[..., None, None], 0.0, jnp.exp(dt[..., None, :] * a.T) * h0)
     h = decayed + u[..., None, :] * b[..., None]
-    return jnp.einsum("...nd,...n->...d", h, c)[None], h
+    return jnp.einsum("...nd,...n->...d", h, c), h
 
 
 def _chunk_decays(dt, a, resets):
