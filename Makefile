@@ -22,23 +22,29 @@ $(STAMP): $(PY) pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The selective layer's CPU kernel (kernels/native), compiled for this machine's CPU; without a C++ compiler the
+# build says so and the layer runs its XLA loops instead.
+NATIVE := kernels/native/libselective_scan.so
+$(NATIVE): $(STAMP) kernels/native/selective_scan.cc
+	$(PY) -m kernels.native.build --force
 
-demo: $(STAMP)
+install: $(STAMP) $(NATIVE)
+
+demo: $(STAMP) $(NATIVE)
 	$(PY) scripts/train.py $(DEMO_ARGS) --run-dir $(DEMO_DIR)
 
 # Two worker processes (one per core here): XLA compiles on one thread, so a second process keeps both cores busy.
 # worksteal hands each worker a contiguous half of the suite (a module's fixtures are mostly built once) and lets
 # an idle worker take tests from the busy one's queue, so a slow test near the end does not leave a core idle.
 # The 25 slowest tests are listed at the end, to keep the suite's time in view.
-test: $(STAMP)
+test: $(STAMP) $(NATIVE)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=25 tests
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(PY) scripts/benchmark.py smoke
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs $(NATIVE)

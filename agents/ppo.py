@@ -111,7 +111,7 @@ class PPOConfig:
     method (auto|sequential|parallel|chunked), complex_mode (auto|pairs|native).
     s4d: num_modes, init_kind (lin|inv|real), mode (recurrent|conv), step_min, step_max,
     activation, norm, method, chunk_size.
-    selective: state_size, expand, conv_width, dt_rank, dt_min, dt_max, norm, method, chunk_size, fused.
+    selective: state_size, expand, conv_width, dt_rank, dt_min, dt_max, norm, method, chunk_size, fused, native.
     gru, lstm, none: no options."""
     prev_action: Annotated[bool, flag] = True
     """With a memory, on envs whose spec asks for it (the POPGym ports, pomdp:): append the one-hot previous

@@ -48,6 +48,8 @@ class SelectiveCell:
         it is used).
       fused: with a sequential recurrence, run it as one fused loop (`kernels.selective_scan`); False forms a, b
         and the states a chunk at a time, as the other back-ends do.
+      native: the fused loop on a CPU runs as the hand-written kernel of `kernels/native` when it is built;
+        False runs it as XLA loops.
     """
 
     hidden_size: int = 64
@@ -61,6 +63,7 @@ class SelectiveCell:
     method: str = "auto"
     chunk_size: int = 16
     fused: bool = True
+    native: bool = True
 
     @property
     def inner_size(self) -> int:
@@ -127,7 +130,8 @@ class SelectiveCell:
         inputs = jnp.concatenate([window, x[..., None, :].astype(window.dtype)], axis=-2)  # [B..., W, D], oldest first
         x_conv = jax.nn.silu(self._conv_one_step(params["conv"], inputs)).astype(jnp.float32)
         dt, b_t, c_t, a = self._selection(params, x_conv)
-        y, ssm_state = selective_step(dt, dt * x_conv, b_t, c_t, a, reset, ssm_state)  # drops the state at a reset
+        # selective_step drops the state at a reset.
+        y, ssm_state = selective_step(dt, dt * x_conv, b_t, c_t, a, reset, ssm_state, self.native)
         y = y + params["ssm"]["D"] * x_conv
         out = blocks.dense(params["out_proj"], y * jax.nn.silu(gate))
         return (ssm_state, inputs[..., 1:, :]), out
@@ -183,7 +187,7 @@ class SelectiveCell:
         flags = jnp.zeros(x.shape[:-1], bool) if resets is None else resets
         method = default_method() if self.method == "auto" else self.method
         if self.fused and method == "sequential":
-            y, last = selective_scan(dt, dt * x, b_t, c_t, a, flags, state, self.chunk_size)
+            y, last = selective_scan(dt, dt * x, b_t, c_t, a, flags, state, self.chunk_size, self.native)
         else:
             y, last = self._recurrence_in_chunks(method, a, state, dt, x, b_t, c_t, flags)
         return y + params["ssm"]["D"] * x, last

@@ -38,14 +38,17 @@ FORWARD_BACKWARD_BYTES = FORWARD_BYTES + 4 * COMPLEX_BYTES
 RECURRENCE_BATCH, RECURRENCE_STATES = 8, 64
 LAYER_WIDTH, LAYER_BATCH = 256, 8
 # Rows are (label, memory, options). The "(before)" rows form every per-step state of the sequence, as S4D and the
-# selective layer did before their current kernels: S4D in chunks of one step, selective in one chunk of T; and
-# "selective, chunks of 16" is the kernel the selective layer's fused loop replaced.
+# selective layer did before their current kernels: S4D in chunks of one step, selective in one chunk of T;
+# "selective, chunks of 16" is the kernel the selective layer's fused loop replaced, and "selective, XLA loops" the
+# fused loop as XLA loops, which the hand-written CPU kernel (kernels/native) replaced.
 LAYERS = (
     ("s5", "s5", dict(hidden_size=LAYER_WIDTH, ssm_size=2 * 128)),
     ("s4d", "s4d", dict(hidden_size=LAYER_WIDTH, num_modes=8)),
     ("s4d (before)", "s4d", dict(hidden_size=LAYER_WIDTH, num_modes=8, chunk_size=1)),
     # N/2 = 8 and (selective) expand=1, N=8 keep the "before" rows' per-step arrays at 0.5-1 GB for T=8192.
     ("selective", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1)),
+    ("selective, XLA loops (before)", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1,
+                                                      native=False)),
     ("selective, chunks of 16 (before)", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1,
                                                          fused=False)),
     ("selective (before)", "selective", dict(hidden_size=LAYER_WIDTH, state_size=8, expand=1, fused=False,

@@ -81,14 +81,16 @@ def paper_network(quick: bool) -> list[dict]:
 
 # The CPU preset's memories side by side; "before" rows run the same layer as it was computed before its current
 # kernel, so that before and after are measured in one run. S4D: chunks of one step (every per-step state formed).
-# Selective: its decays, inputs and states formed a chunk of 16 steps at a time (`fused=False`), the kernel the
-# fused loop replaced, and formed for the whole sequence at once (one chunk of T), the kernel before that.
+# Selective: its fused loop as XLA loops (`native=False`), the kernel the hand-written one (kernels/native)
+# replaced; its decays, inputs and states formed a chunk of 16 steps at a time (`fused=False`), the kernel the
+# fused loop replaced; and formed for the whole sequence at once (one chunk of T), the kernel before that.
 PRESET_MEMORIES = {
     "s5": ("s5", ()),
     "gru": ("gru", ()),
     "s4d": ("s4d", ()),
     "s4d, per-step states (before)": ("s4d", ("chunk_size=1",)),
     "selective": ("selective", ()),
+    "selective, XLA loops (before)": ("selective", ("native=False",)),
     "selective, chunks of 16 steps (before)": ("selective", ("fused=False",)),
     "selective, one chunk of T (before)": ("selective", ("fused=False", "chunk_size=1024")),
 }
@@ -126,8 +128,9 @@ def run(out_dir: Path, quick: bool = False) -> SuiteResult:
                 "selective N = 16, expand 2), 32 envs x 128 steps, 4 epochs x 4 minibatches\n\n"
                 "`time_vs_s5`: time per env step as a multiple of S5's. The `(before)` rows run the same layer as "
                 "it was computed before its current kernel: S4D forming every per-step state; the selective layer "
-                "forming its decays, inputs and states a chunk of 16 steps at a time (the kernel its fused loop "
-                "replaced) or for the whole sequence at once.\n\n" + speed_table(preset))
+                "running its fused loop as XLA loops (the kernel the hand-written one replaced), forming its "
+                "decays, inputs and states a chunk of 16 steps at a time (the kernel the fused loop replaced) or "
+                "for the whole sequence at once.\n\n" + speed_table(preset))
     return SuiteResult(speed + preset, markdown)
 
 
