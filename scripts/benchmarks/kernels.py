@@ -162,7 +162,8 @@ def format_table(rows: list[dict]) -> str:
         "",
         f"one layer, width {LAYER_WIDTH}, B={LAYER_BATCH}, forward+backward (S5: P=128; S4D: N/2=8; selective: N=8, "
         "expand 1; (before): every per-step state formed, as before the chunked kernels; selective, chunks of 16: "
-        "the chunked kernel the fused loop replaced)",
+        "the chunked kernel the fused loop replaced; selective, XLA loops: the fused loop as XLA loops, which the "
+        "C++ kernel of kernels/native replaced)",
         "",
         "| T | layer | fwd+bwd ms | tokens/s | time / GRU | speed-up over GRU | first call - median, s |",
         "|---|---|---|---|---|---|---|",
