@@ -24,7 +24,11 @@ def available() -> bool:
     """True once the compiled library is loaded and its custom calls are registered with XLA's CPU back-end."""
     if not LIBRARY.exists():
         return False
-    library = ctypes.cdll.LoadLibrary(str(LIBRARY))
+    try:
+        library = ctypes.cdll.LoadLibrary(str(LIBRARY))
+    except OSError as error:  # a broken build: say so rather than quietly run the slower XLA loops
+        raise RuntimeError(f"{LIBRARY} could not be loaded ({error}); rebuild it with "
+                           "`python -m kernels.native.build --force`") from None
     jax.ffi.register_ffi_target(FORWARD_TARGET, jax.ffi.pycapsule(library.SelectiveScanForward), platform="cpu")
     jax.ffi.register_ffi_target(BACKWARD_TARGET, jax.ffi.pycapsule(library.SelectiveScanBackward), platform="cpu")
     return True

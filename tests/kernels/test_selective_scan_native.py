@@ -76,3 +76,21 @@ def test_native_under_vmap_equals_one_call_per_element():
     for i in range(2):
         assert_close(jax.tree.map(lambda leaf, i=i: leaf[i], mapped),
                      jax.jit(lambda *x: selective_scan(*x, chunk_size=4))(*per_seed[i]))
+
+
+def test_build_without_a_compiler_says_so_and_leaves_no_library(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(build, "LIBRARY", tmp_path / "libselective_scan.so")
+    monkeypatch.setattr(build, "compiler", lambda: None)
+    assert build.build(force=True) is False
+    assert "no C++ compiler" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_library_that_does_not_load_is_a_clear_error(tmp_path, monkeypatch):
+    from kernels import native
+
+    broken = tmp_path / "libselective_scan.so"
+    broken.write_bytes(b"not a shared library")
+    monkeypatch.setattr(native, "LIBRARY", broken)
+    with pytest.raises(RuntimeError, match="rebuild it with"):
+        native.available.__wrapped__()
