@@ -117,9 +117,29 @@ def make_memory(name: str, num_layers: int = 1, **options) -> MemoryCell:
     unknown = set(options) - fields
     if unknown:
         raise ValueError(f"{name} memory has no option(s) {sorted(unknown)}; valid: {sorted(fields)}")
+    for field in dataclasses.fields(cls):
+        if field.name in options:
+            _check_option_type(name, field.name, field.default, options[field.name])
     cell = cls(**options)
     if num_layers < 1:
         raise ValueError(f"num_layers must be >= 1, got {num_layers}")
     if num_layers == 1 or name == "none":
         return cell
     return StackedCell(cell, num_layers)
+
+
+def _check_option_type(memory: str, key: str, default, value) -> None:
+    """A clear error for an option value of the wrong kind (e.g. `native=maybe` from the command line, which
+    would otherwise be a non-empty string and so true). The default's type says what the option takes."""
+    if isinstance(default, bool):
+        valid, kind = isinstance(value, bool), "True or False"
+    elif isinstance(default, int):
+        valid, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        valid, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        valid, kind = isinstance(value, str), "a string"
+    else:  # no default to judge by (e.g. dt_rank=None)
+        return
+    if not valid:
+        raise ValueError(f"{memory} memory option {key} must be {kind}, got {value!r}")

@@ -137,6 +137,19 @@ def test_an_unknown_memory_option_is_one_line_listing_the_valid_keys(tmp_path):
     assert not run_dir.exists()
 
 
+@pytest.mark.parametrize("option, message", [
+    ("norm=maybe", "s5 memory option norm must be True or False, got 'maybe'"),
+    ("ssm_size=2.5", "s5 memory option ssm_size must be an integer, got 2.5"),
+])
+def test_a_memory_option_of_the_wrong_kind_is_one_line(tmp_path, option, message):
+    """Without the check, `norm=maybe` reached the cell as the string 'maybe', which is true."""
+    run_dir = tmp_path / "run"
+    args = [*ICRL, "--memory-options", option, "--total-steps", "4096", "--log-every", "4096"]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train.main([*args, "--run-dir", str(run_dir), "--no-progress"])
+    assert not run_dir.exists()
+
+
 def test_a_bad_option_is_one_line_from_the_real_command(tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "scripts/train.py", "--batch-size", "0", "--run-dir", str(run_dir)]
