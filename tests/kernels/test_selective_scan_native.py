@@ -94,3 +94,18 @@ def test_a_library_that_does_not_load_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(native, "LIBRARY", broken)
     with pytest.raises(RuntimeError, match="rebuild it with"):
         native.available.__wrapped__()
+
+
+def test_a_failed_build_says_so_and_keeps_the_previous_library(tmp_path, monkeypatch, capsys):
+    library = tmp_path / "libselective_scan.so"
+    library.write_bytes(b"previous build")
+    broken_source = tmp_path / "selective_scan.cc"
+    broken_source.write_text("this is not C++\n")
+    monkeypatch.setattr(build, "LIBRARY", library)
+    monkeypatch.setattr(build, "SOURCE", broken_source)
+    if build.compiler() is None:
+        pytest.skip("no C++ compiler")
+    assert build.build(force=True) is False
+    assert "could not build selective_scan.cc" in capsys.readouterr().err
+    assert library.read_bytes() == b"previous build"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["libselective_scan.so", "selective_scan.cc"]
