@@ -256,6 +256,12 @@ void ForEachBatchElement(ffi::ThreadPool& pool, int64_t count, bool parallel, Ma
   progress->changed.wait(lock, [&] { return progress->done == count; });
 }
 
+Inputs InputsOf(ffi::Buffer<ffi::F32>& dt, ffi::Buffer<ffi::F32>& u, ffi::Buffer<ffi::F32>& b,
+                ffi::Buffer<ffi::F32>& c, ffi::Buffer<ffi::F32>& a, ffi::Buffer<ffi::PRED>& resets) {
+  return Inputs{dt.typed_data(), u.typed_data(), b.typed_data(), c.typed_data(), a.typed_data(),
+                resets.typed_data()};
+}
+
 bool WorthSharing(const Shape& s) { return s.length * s.batch * s.states * s.width >= kParallelElements; }
 
 ffi::Error Forward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dt, ffi::Buffer<ffi::F32> u,
@@ -264,8 +270,7 @@ ffi::Error Forward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dt, ffi::Buffer<f
                    ffi::ResultBuffer<ffi::F32> y, ffi::ResultBuffer<ffi::F32> last,
                    ffi::ResultBuffer<ffi::F32> entering) {
   const Shape s = ShapeOf(dt, b, chunk);
-  const Inputs in{dt.typed_data(), u.typed_data(), b.typed_data(), c.typed_data(), a.typed_data(),
-                  resets.typed_data()};
+  const Inputs in = InputsOf(dt, u, b, c, a, resets);
   const float* h_in = h0.typed_data();
   float *y_out = y->typed_data(), *last_out = last->typed_data(), *entering_out = entering->typed_data();
   struct Worker {
@@ -294,8 +299,7 @@ ffi::Error Backward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dt, ffi::Buffer<
                     ffi::ResultBuffer<ffi::F32> grad_c, ffi::ResultBuffer<ffi::F32> grad_a,
                     ffi::ResultBuffer<ffi::F32> grad_h0) {
   const Shape s = ShapeOf(dt, b, chunk);
-  const Inputs in{dt.typed_data(), u.typed_data(), b.typed_data(), c.typed_data(), a.typed_data(),
-                  resets.typed_data()};
+  const Inputs in = InputsOf(dt, u, b, c, a, resets);
   const Cotangents out{grad_dt->typed_data(), grad_u->typed_data(), grad_b->typed_data(),
                        grad_c->typed_data(), grad_a->typed_data(), grad_h0->typed_data()};
   const float *entering_in = entering.typed_data(), *dy_in = dy.typed_data(), *dlast_in = dlast.typed_data();
@@ -327,17 +331,22 @@ ffi::Error Backward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> dt, ffi::Buffer<
   return ffi::Error::Success();
 }
 
+// The arguments both calls begin with: XLA's thread pool, then dt, u, b, c, a [N, D] and resets.
+auto BindScanInputs() {
+  return ffi::Ffi::Bind()
+      .Ctx<ffi::ThreadPool>()
+      .Arg<ffi::Buffer<ffi::F32>>()    // dt
+      .Arg<ffi::Buffer<ffi::F32>>()    // u
+      .Arg<ffi::Buffer<ffi::F32>>()    // b
+      .Arg<ffi::Buffer<ffi::F32>>()    // c
+      .Arg<ffi::Buffer<ffi::F32>>()    // a [N, D]
+      .Arg<ffi::Buffer<ffi::PRED>>();  // resets
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SelectiveScanForward, Forward,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // dt
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // u
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // b
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // c
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // a [N, D]
-                                  .Arg<ffi::Buffer<ffi::PRED>>()  // resets
+                              BindScanInputs()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // h0
                                   .Attr<int64_t>("chunk")
                                   .Ret<ffi::Buffer<ffi::F32>>()  // y
@@ -345,14 +354,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SelectiveScanForward, Forward,
                                   .Ret<ffi::Buffer<ffi::F32>>());  // states entering each chunk
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SelectiveScanBackward, Backward,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // dt
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // u
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // b
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // c
-                                  .Arg<ffi::Buffer<ffi::F32>>()  // a [N, D]
-                                  .Arg<ffi::Buffer<ffi::PRED>>()  // resets
+                              BindScanInputs()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // states entering each chunk
                                   .Arg<ffi::Buffer<ffi::F32>>()  // dy
                                   .Arg<ffi::Buffer<ffi::F32>>()  // d loss / d last state
